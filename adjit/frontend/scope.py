@@ -1,0 +1,94 @@
+"""Variable bindings during lowering, and how they merge at joins.
+
+A `Binding` maps a source variable to the SSA value it holds, or records that
+the variable is possibly undefined (assigned on some paths only), with the
+assignment sites for the error message. Names starting with `$` are the
+lowering's own variables (break/continue/return flags, return values, loop
+counters); they never become "possibly undefined": where one path lacks them,
+a placeholder of the right type is used, because the flags guarantee it is
+never read.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from adjit.errors import Span
+from adjit.ir.types import BOOL, F64, I64, Type
+
+
+@dataclass(frozen=True)
+class Binding:
+    value: object | None  # an ir Value, or None when possibly undefined
+    sites: tuple[Span, ...]  # where the variable was assigned
+
+    @property
+    def defined(self) -> bool:
+        return self.value is not None
+
+
+Env = dict[str, Binding]
+
+
+def is_internal(name: str) -> bool:
+    return name.startswith("$")
+
+
+def unify(a: Type, b: Type) -> Type | None:
+    """The type both branches' values convert to (Python's promotion)."""
+    if a == b:
+        return a
+    pair = {a, b}
+    if pair <= {F64, I64, BOOL}:
+        return F64 if F64 in pair else I64
+    return None
+
+
+def assigned_names(stmts) -> set[str]:
+    """Every variable a statement list may (re)bind, syntactically."""
+    from adjit.frontend import syntax as s
+
+    out: set[str] = set()
+
+    def target(t) -> None:
+        if isinstance(t, s.Name):
+            out.add(t.id)
+        elif isinstance(t, s.Subscript) and isinstance(t.value, s.Name):
+            out.add(t.value.id)
+        elif isinstance(t, s.Tuple):
+            for e in t.elts:
+                target(e)
+
+    stack = list(stmts)
+    while stack:
+        st = stack.pop()
+        if isinstance(st, s.Assign):
+            for t in st.targets:
+                target(t)
+        elif isinstance(st, s.AugAssign):
+            target(st.target)
+        elif isinstance(st, s.If):
+            stack.extend(st.body)
+            stack.extend(st.orelse)
+        elif isinstance(st, s.While):
+            stack.extend(st.body)
+        elif isinstance(st, s.For):
+            out.add(st.var.id)
+            stack.extend(st.body)
+    return out
+
+
+def contains(stmts, kinds: tuple[type, ...], into_loops: bool) -> bool:
+    """Whether a statement of `kinds` occurs, optionally inside nested loops."""
+    from adjit.frontend import syntax as s
+
+    stack = list(stmts)
+    while stack:
+        st = stack.pop()
+        if isinstance(st, kinds):
+            return True
+        if isinstance(st, s.If):
+            stack.extend(st.body)
+            stack.extend(st.orelse)
+        elif isinstance(st, (s.While, s.For)) and into_loops:
+            stack.extend(st.body)
+    return False
