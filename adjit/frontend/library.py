@@ -29,7 +29,8 @@ CONSTANTS: dict[tuple[str, str], float] = {
 # Python name -> IR function op name, for one-argument float functions.
 MATH_UNARY = {n: n for n in (
     "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
-    "atanh", "exp", "expm1", "log2", "log10", "log1p", "sqrt", "erf", "erfc", "fabs")}
+    "atanh", "exp", "expm1", "log2", "log10", "log1p", "sqrt", "erf", "erfc", "fabs", "gamma",
+    "lgamma")}
 MATH_UNARY.update({"exp2": "exp2", "cbrt": "cbrt"})
 MATH_BINARY = {"atan2": "atan2", "hypot": "hypot", "pow": "fpow", "copysign": "copysign"}
 MATH_TO_INT = {"floor": "floor", "ceil": "ceil", "trunc": "trunc"}

@@ -37,11 +37,12 @@ MAX_LOOP_ATTEMPTS = 8
 
 
 class LoopFrame:
-    """Names of the flags of the innermost loop being lowered."""
+    """Names of the flags (and counter) of one loop being lowered."""
 
     def __init__(self, depth: int):
         self.brk = f"$brk{depth}"
         self.cont = f"$cont{depth}"
+        self.counter = f"$counter{depth}"
 
 
 class FunctionLowering(ExpressionLowering):
@@ -55,6 +56,11 @@ class FunctionLowering(ExpressionLowering):
         self.b = Builder(body, definition.span)
         self.env: Env = {p.name: Binding(v, (p.span,))
                          for p, v in zip(definition.params, body.args)}
+        # `$paramK` follows the current value of array parameter K through
+        # element writes (to it or to an alias), so writes reach the caller.
+        for k, v in enumerate(body.args):
+            if isinstance(v.type, ArrayType):
+                self.env[f"$param{k}"] = Binding(v, ())
         self.loops: list[LoopFrame] = []
         self.return_arity: int | None = None
         self.function = Function(symbol, body, [], definition.span, scope.source,
@@ -89,9 +95,8 @@ class FunctionLowering(ExpressionLowering):
     # --- entry --------------------------------------------------------------
 
     def lower(self) -> Function:
-        self.env["$ret"] = Binding(self.b.const(False), ())
         self.block(self.definition.body)
-        ret = self.env["$ret"].value
+        ret = self.env["$ret"].value if "$ret" in self.env else None
         if self.return_arity is None:
             self.fail(UnsupportedError, f"function {self.definition.name!r} never returns a "
                       "value; adjit functions return a number, an array or a tuple of them",
@@ -101,6 +106,10 @@ class FunctionLowering(ExpressionLowering):
                       "without a return (Python would return None)", self.definition.span,
                       "add a return statement at the end of the function")
         values = [self.env[f"$rv{k}"].value for k in range(self.return_arity)]
+        params = self.function.params
+        self.function.writes = [k for k in range(len(params)) if f"$param{k}" in self.env
+                                and self.env[f"$param{k}"].value is not params[k]]
+        values += [self.env[f"$param{k}"].value for k in self.function.writes]
         self.function.body.yields = values
         self.function.result_types = [v.type for v in values]
         return self.function
@@ -353,10 +362,16 @@ class FunctionLowering(ExpressionLowering):
             self.counted_loop(st, args)
 
     def carried_names(self, loop: list[s.Stmt], extra: tuple[str, ...] = ()) -> list[str]:
+        """User variables the loop assigns that are defined before it, then the
+        lowering's own: the return flag and values (if the loop can return)."""
         names = assigned_names(loop)
         user = sorted(n for n in names if n in self.env and self.env[n].defined)
-        internal = [n for n in ("$ret", *extra) if n in self.env and self.env[n].defined]
-        internal += sorted(n for n in self.env if n.startswith("$rv") and self.env[n].defined)
+        returns = contains(loop, (s.Return,), into_loops=True)
+        internal = [n for n in (("$ret",) if returns else ()) + extra
+                    if n in self.env and self.env[n].defined]
+        if returns:
+            internal += sorted(n for n in self.env if n.startswith("$rv") and self.env[n].defined)
+        internal += sorted(n for n in self.env if n.startswith("$param"))
         return user + internal
 
     def counted_loop(self, st: s.For, rng: list[Value]) -> None:
@@ -381,8 +396,8 @@ class FunctionLowering(ExpressionLowering):
                     self.b.node(ops.check, [self.b.apply(ops.eq, step, self.b.const(0))],
                                 attrs={"error": "ValueError",
                                        "message": "range() arg 3 must not be zero"})
-            self.env["$i"] = Binding(start, ())
-            extra += ("$i",)
+            self.env[frame.counter] = Binding(start, ())
+            extra += (frame.counter,)
 
         def cond(region: Region, env: Env) -> Value:
             stop_now = self.env[frame.brk].value
@@ -394,19 +409,19 @@ class FunctionLowering(ExpressionLowering):
         def test() -> Value:
             if counter is None:
                 return self.truth(self.expr(st.test), st.test.span)
-            return self.range_test(self.env["$i"].value, counter[1], counter[2])
+            return self.range_test(self.env[frame.counter].value, counter[1], counter[2])
 
         def body(region: Region, env: Env) -> None:
             if counter is not None:
-                i = self.env["$i"].value
+                i = self.env[frame.counter].value
                 self.env[st.var.id] = Binding(i, (st.var.span,))
-                self.env["$i"] = Binding(self.b.apply(ops.add, i, counter[2]), ())
+                self.env[frame.counter] = Binding(self.b.apply(ops.add, i, counter[2]), ())
             self.block(body_stmts)
 
         self.build_loop(st, self.carried_names([st], extra), body, ops.while_, [], [],
                         cond=cond, frame=frame)
         del self.env[frame.brk]
-        self.env.pop("$i", None)
+        self.env.pop(frame.counter, None)
         forever = isinstance(st, s.While) and isinstance(st.test, s.Num) and st.test.value is True
         if forever and not contains(body_stmts, (s.Break,), into_loops=False):
             self.env["$ret"] = Binding(self.b.const(True), ())  # only a return leaves it
@@ -438,21 +453,25 @@ class FunctionLowering(ExpressionLowering):
             names = carried + [n for n in widened if n not in carried]
             inits = [self.env[n].value for n in names]
             types = [v.type for v in inits]
+            # Names bound to one value before the loop (aliases of one array)
+            # share its region argument, so a write through one reaches all.
+            first: dict[int, int] = {}
+            group = [first.setdefault(id(v), k) for k, v in enumerate(inits)]
             hints = [n.strip("$0123456789") if is_internal(n) else n for n in names]
             regions = []
             if cond is not None:
                 cond_region = Region(types, hints)
-                self.env = {**before, **{n: Binding(a, ()) for n, a in zip(names, cond_region.args)}}
+                self.env = {**before, **{n: Binding(cond_region.args[g], ())
+                                         for n, g in zip(names, group)}}
                 with self.b.at(cond_region):
                     cond_region.yields = [cond(cond_region, self.env)]
                 regions.append(cond_region)
             body = Region(leading_arg_types + types, [""] * len(leading_arg_types) + hints)
             carried_args = body.args[len(leading_arg_types):]
-            self.env = {**before, **{n: Binding(a, self.env_sites(before, n))
-                                     for n, a in zip(names, carried_args)}}
+            self.env = {**before, **{n: Binding(carried_args[g], self.env_sites(before, n))
+                                     for n, g in zip(names, group)}}
             self.loops.append(frame or LoopFrame(len(self.loops)))
             with self.b.at(body):
-                self.env[self.loops[-1].cont] = Binding(self.b.const(False), ())
                 body_fn(body, self.env)
             self.loops.pop()
             end = self.env
@@ -466,8 +485,8 @@ class FunctionLowering(ExpressionLowering):
                 if u != t:
                     widened[n] = u
                     changed = True
-            for n, bnd in end.items():  # return values first set inside the loop
-                if is_internal(n) and n.startswith("$rv") and n not in names and bnd.defined:
+            for n, bnd in end.items():  # return flag and values first set inside the loop
+                if (n == "$ret" or n.startswith("$rv")) and n not in names and bnd.defined:
                     widened[n] = bnd.value.type
                     changed = True
             if changed:
@@ -476,15 +495,32 @@ class FunctionLowering(ExpressionLowering):
                 body.yields = [self.convert(end[n].value, t) for n, t in zip(names, types)]
             regions.append(body)
             node = self.b.node(op, leading + inits, types, regions=regions, hints=hints)
+            results = self.loop_results(group, inits, body.yields, carried_args, node.results)
             self.env = dict(before)
             for n in assigned_names([st]):
                 if n not in names:
                     sites = (end[n].sites if n in end else ()) or (st.span,)
                     self.env[n] = Binding(None, sites)
-            for n, v in zip(names, node.results):
+            for n, v in zip(names, results):
                 self.env[n] = Binding(v, before[n].sites if n in before else ())
             return node
         self.fail(AdjitTypeError, "cannot settle the types of the loop's variables", st.span)
+
+    @staticmethod
+    def loop_results(group: list[int], inits: list[Value], yields: list[Value],
+                     args: list[Value], results: list[Value]) -> list[Value]:
+        """What each carried name holds after the loop: its initial value if the
+        body never changes it; the result of the first name of its alias group
+        that ends each iteration with the same value (aliases stay aliases)."""
+        out = []
+        for k, g in enumerate(group):
+            if yields[k] is args[g] and yields[g] is args[g]:
+                out.append(inits[k])
+                continue
+            same = next(j for j in range(len(group))
+                        if group[j] == g and yields[j] is yields[k])
+            out.append(results[same])
+        return out
 
     @staticmethod
     def env_sites(env: Env, name: str) -> tuple[Span, ...]:
@@ -507,7 +543,12 @@ class FunctionLowering(ExpressionLowering):
                                          self.source)
         node = self.b.node(ops.call, args, list(callee.result_types),
                            attrs={"callee": callee.name})
-        return node.results
+        returned = len(callee.returned_types)
+        for k, new in zip(callee.writes, node.results[returned:]):
+            for name, binding in list(self.env.items()):  # the caller sees the writes
+                if binding.value is args[k]:
+                    self.env[name] = Binding(new, binding.sites)
+        return node.results[:returned]
 
 
 class ProgramLowering:

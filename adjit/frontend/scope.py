@@ -5,8 +5,8 @@ the variable is possibly undefined (assigned on some paths only), with the
 assignment sites for the error message. Names starting with `$` are the
 lowering's own variables (break/continue/return flags, return values, loop
 counters); they never become "possibly undefined": where one path lacks them,
-a placeholder of the right type is used, because the flags guarantee it is
-never read.
+a placeholder of the right type is used (False for a flag, which is exactly
+its meaning there; any value for the others, which the flags guard).
 """
 from __future__ import annotations
 

@@ -99,8 +99,17 @@ class Function:
     result_types: list[Type]
     span: Span | None = None
     source: SourceFile | None = None
-    # The source-level function this was specialized from, and its signature.
+    # The source-level function this was specialized from.
     origin: str = ""
+    # Positions of array parameters the function writes to. Their final
+    # values are the last results, after the returned values, so that
+    # callers see the writes as CPython's callers do.
+    writes: list[int] = field(default_factory=list)
+
+    @property
+    def returned_types(self) -> list[Type]:
+        """The types of the values the source returns (without `writes`)."""
+        return self.result_types[:len(self.result_types) - len(self.writes)]
 
     @property
     def params(self) -> list[Value]:
@@ -109,9 +118,8 @@ class Function:
     @property
     def result_type(self) -> Type:
         """One type, or a tuple type for a multi-value return."""
-        if len(self.result_types) == 1:
-            return self.result_types[0]
-        return TupleType(tuple(self.result_types))
+        returned = self.returned_types
+        return returned[0] if len(returned) == 1 else TupleType(tuple(returned))
 
     def walk(self) -> Iterator[Node]:
         return self.body.walk()

@@ -87,10 +87,17 @@ def interpret(module: Module, args: Sequence[Any], function: str | None = None,
     """Run `function` (default: the module's entry) on Python values.
 
     Returns one value, or a tuple for a multi-value return, as Python would.
+    Arrays the function writes to are copied back into the argument arrays,
+    so the caller sees the writes as it would under CPython.
     """
     fn = module.functions[function or module.entry]
     if len(args) != len(fn.params):
         raise TypeError(f"{fn.name}() takes {len(fn.params)} arguments, got {len(args)}")
     values = [to_python(a, p.type) for a, p in zip(args, fn.params)]
     out = Interpreter(module, max_steps).call(fn.name, values)
+    returned = len(fn.returned_types)
+    for k, final in zip(fn.writes, out[returned:]):
+        if isinstance(args[k], np.ndarray):
+            np.copyto(args[k], final)
+    out = out[:returned]
     return out[0] if len(out) == 1 else tuple(out)

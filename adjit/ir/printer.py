@@ -14,8 +14,10 @@ One node per line: results, op name, operands, attributes in braces, result
 types after a colon, and the source `line:col` in a trailing comment. Nested
 regions are indented; a region's arguments are listed on a `^(...)` line;
 regions after the first are introduced by their name (`} else {`,
-`} do {`). Values are named after the source variable they hold (`%s`,
-`%s.1`, ...) or numbered. `adjit.ir.textparse` reads this form back.
+`} body {`). Values are named after the source variable they hold (`%s`,
+`%s.1`, ...) or numbered. A function that writes to array parameters lists
+them after its result types (`-> (f64, array<f64,1>) writes(%x)`); their
+final values are its last results. `adjit.ir.textparse` reads this form back.
 """
 from __future__ import annotations
 
@@ -86,7 +88,10 @@ class Printer:
         results = ", ".join(map(str, fn.result_types))
         if len(fn.result_types) != 1:
             results = f"({results})"
-        self.lines = [f"func @{fn.name}({params}) -> {results} {{"]
+        writes = ""
+        if fn.writes:
+            writes = " writes(" + ", ".join(namer[fn.params[k]] for k in fn.writes) + ")"
+        self.lines = [f"func @{fn.name}({params}) -> {results}{writes} {{"]
         self.region_body(fn.body, namer, 1)
         yields = ", ".join(namer[v] for v in fn.body.yields)
         self.lines.append(f"  return {yields}".rstrip())

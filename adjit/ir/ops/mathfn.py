@@ -34,6 +34,19 @@ def _ieee(py_fn: Callable[..., float], np_fn: Callable[..., Any]) -> Callable[..
     return evaluate
 
 
+def _c_tgamma(x: float) -> float:
+    """C's tgamma where CPython's math.gamma raises."""
+    if x == 0.0:
+        return math.copysign(math.inf, x)
+    if x == -math.inf or (x < 0 and x == math.floor(x)):
+        return math.nan
+    return math.inf
+
+
+def _c_lgamma(x: float) -> float:
+    return math.inf
+
+
 # name: (math-module function, numpy function, can overflow in CPython's math_1)
 UNARY: dict[str, tuple[Callable[[float], float], Callable[..., Any], bool]] = {
     "sin": (math.sin, np.sin, False),
@@ -63,7 +76,12 @@ UNARY: dict[str, tuple[Callable[[float], float], Callable[..., Any], bool]] = {
     "ceil": (lambda x: float(math.ceil(x)), np.ceil, False),
     "trunc": (lambda x: float(math.trunc(x)), np.trunc, False),
     "fabs": (math.fabs, np.fabs, False),
+    "gamma": (math.gamma, _c_tgamma, True),
+    "lgamma": (math.lgamma, _c_lgamma, True),
 }
+# Functions with poles at the non-positive integers: an infinite result
+# there is a domain error in CPython, elsewhere an overflow.
+POLES = ("gamma", "lgamma")
 
 BINARY: dict[str, tuple[Callable[[float, float], float], Callable[..., Any], bool]] = {
     "atan2": (math.atan2, np.arctan2, False),
@@ -98,6 +116,8 @@ def _check(attrs: dict[str, Any], result: float, *args: float) -> float:
         overflow = CAN_OVERFLOW[attrs["func"]]
         if attrs["func"] == "fpow" and args[0] == 0.0:
             overflow = False  # math.pow(0.0, -1.0) is a domain error
+        if attrs["func"] in POLES and args[0] <= 0 and args[0] == math.floor(args[0]):
+            overflow = False
         raise (OverflowError("math range error") if overflow
                else ValueError("math domain error"))
     return result

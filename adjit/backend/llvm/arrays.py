@@ -1,0 +1,124 @@
+"""Lowerings of the array ops: `array_new`, `array_get`, `array_set`,
+`array_dim`.
+
+Indices follow Python: a negative index counts from the end; anything else
+outside the dimension raises IndexError with numpy's message (unless
+boundscheck=False). `array_new` allocates a C-contiguous block (calloc for
+zeros, malloc for empty, malloc and a fill loop for ones). `array_set`
+writes in place when it consumes the only reference to its operand (see
+`ownership.py`) and copies otherwise.
+"""
+from __future__ import annotations
+
+from llvmlite import ir
+
+from adjit.backend.llvm.abi import (
+    A_DATA, A_HEADER, A_SHAPE, A_STRIDES, BIT, DOUBLE, H_REFCOUNT, HEADER, HEADER_SIZE, INT8,
+    PTR, array_type)
+from adjit.backend.llvm.registry import lowers
+from adjit.backend.llvm.runtime import counted_loop, i64, load_field
+from adjit.backend.llvm.runtime_checks import MESSAGES, index_message
+from adjit.backend.llvm.scalar import f64
+from adjit.ir import ops
+
+
+def _null(fl, p: ir.Value) -> ir.Value:
+    return fl.b.icmp_unsigned("==", p, ir.Constant(PTR, None))
+
+
+@lowers(ops.array_new)
+def _array_new(fl, node, dims):
+    b = fl.b
+    ndim = len(dims)
+    for d in dims:
+        fl.raise_if(b.icmp_signed("<", d, i64(0)), ValueError, MESSAGES["negative_dims"])
+    count, overflow = dims[0], ir.Constant(BIT, 0)
+    if ndim == 2:
+        both = b.smul_with_overflow(dims[0], dims[1])
+        count, overflow = b.extract_value(both, 0), b.extract_value(both, 1)
+    scaled = b.smul_with_overflow(count, i64(8))
+    nbytes = b.extract_value(scaled, 0)
+    fl.raise_if(b.or_(overflow, b.extract_value(scaled, 1)), ValueError, MESSAGES["too_big"])
+    zero = ir.Constant(BIT, int(node.attrs["fill"] == "zeros"))
+    header = b.call(fl.ml.runtime.alloc(), [fl.ctx, nbytes, zero])
+    fl.raise_if(_null(fl, header), MemoryError, MESSAGES["no_memory"], [nbytes])
+    data = b.gep(header, [i64(HEADER_SIZE)], inbounds=True, source_etype=INT8)
+    if node.attrs["fill"] == "ones":
+        with counted_loop(b, count, "fill") as k:
+            b.store(f64(1.0), b.gep(data, [k], inbounds=True, source_etype=DOUBLE))
+    strides = [i64(8)] if ndim == 1 else [b.mul(dims[1], i64(8)), i64(8)]
+    out = ir.Constant(array_type(ndim), ir.Undefined)
+    out = b.insert_value(out, data, A_DATA)
+    for d in range(ndim):
+        out = b.insert_value(out, dims[d], [A_SHAPE, d])
+        out = b.insert_value(out, strides[d], [A_STRIDES, d])
+    return [b.insert_value(out, header, A_HEADER)]
+
+
+def normalize_indices(fl, array: ir.Value, indices: list[ir.Value]) -> list[ir.Value]:
+    """Python's negative indices, and numpy's IndexError when out of range."""
+    b = fl.b
+    out = []
+    for axis, index in enumerate(indices):
+        size = b.extract_value(array, [A_SHAPE, axis])
+        fixed = b.select(b.icmp_signed("<", index, i64(0)), b.add(index, size), index)
+        if fl.options.boundscheck:
+            fl.raise_if(b.icmp_unsigned(">=", fixed, size), IndexError, index_message(axis),
+                        [index, size])
+        out.append(fixed)
+    return out
+
+
+def element_pointer(fl, array: ir.Value, indices: list[ir.Value]) -> ir.Value:
+    """The address of an element, from normalized indices and byte strides."""
+    b = fl.b
+    offset = i64(0)
+    for axis, index in enumerate(indices):
+        offset = b.add(offset, b.mul(index, b.extract_value(array, [A_STRIDES, axis])))
+    return b.gep(b.extract_value(array, A_DATA), [offset], source_etype=INT8)
+
+
+@lowers(ops.array_get)
+def _array_get(fl, node, args):
+    array, *indices = args
+    at = element_pointer(fl, array, normalize_indices(fl, array, indices))
+    return [fl.b.load(at, typ=DOUBLE)]
+
+
+def copy_array(fl, array: ir.Value, ndim: int) -> ir.Value:
+    copied = fl.b.call(fl.ml.runtime.copy(ndim), [fl.ctx, array])
+    nbytes = fl.b.mul(fl.b.extract_value(copied, [A_SHAPE, 0]), i64(8))
+    if ndim == 2:
+        nbytes = fl.b.mul(nbytes, fl.b.extract_value(copied, [A_SHAPE, 1]))
+    fl.raise_if(_null(fl, fl.b.extract_value(copied, A_DATA)), MemoryError,
+                MESSAGES["no_memory"], [nbytes])
+    return copied
+
+
+@lowers(ops.array_set)
+def _array_set(fl, node, args):
+    array, *indices, value = args
+    b = fl.b
+    ndim = len(indices)
+    indices = normalize_indices(fl, array, indices)
+    if node in fl.plan.copying:
+        target = copy_array(fl, array, ndim)
+    else:
+        # This node owns a reference to `array`: write in place if it is the only one.
+        header = b.extract_value(array, A_HEADER)
+        shared = b.icmp_signed("!=", load_field(b, HEADER, header, H_REFCOUNT), i64(1))
+        here = b.block
+        with b.if_then(shared, likely=False):
+            copied = copy_array(fl, array, ndim)
+            b.call(fl.ml.runtime.release(), [fl.ctx, header])
+            copied_block = b.block
+        target = b.phi(array.type, name="target")
+        target.add_incoming(array, here)
+        target.add_incoming(copied, copied_block)
+    b.store(value, element_pointer(fl, target, indices))
+    return [target]
+
+
+@lowers(ops.array_dim)
+def _array_dim(fl, node, args):
+    return [fl.b.extract_value(args[0], [A_SHAPE, node.attrs["axis"]])]

@@ -1,0 +1,203 @@
+"""Lowering an IR `Module` to an llvmlite `ir.Module`.
+
+Every IR function becomes an internal LLVM function
+
+    {i32 status, results...} @name(ptr ctx, params...)
+
+(status 0: ok; 1: an error whose site and payloads are in the context's
+record), and the entry function also gets an exported C wrapper
+(`entry.py`). Structured control flow maps directly onto basic blocks and
+phi nodes (`control.py`); every other op is lowered by its rule in
+`registry.LOWERINGS`. Array references are duplicated and dropped where
+`ownership.plan_function` says.
+
+Invariant: LLVM values of IR values are only used in blocks the IR value's
+definition dominates, because regions nest exactly like the blocks they
+lower to.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from llvmlite import ir
+
+from adjit.backend.llvm import arrays, control, mathfns, scalar  # noqa: F401  (registers rules)
+from adjit.backend.llvm.abi import (
+    A_HEADER, C_RECORD, CONTEXT, H_REFCOUNT, HEADER, INT32, INT64, PTR, RECORD, R,
+    STATUS_ERROR, STATUS_OK, value_type)
+from adjit.backend.llvm.ownership import Plan, plan_function
+from adjit.backend.llvm.registry import LOWERINGS
+from adjit.backend.llvm.runtime import Runtime, field_ptr, i64, load_field, store_field
+from adjit.backend.llvm.runtime_checks import SiteTable
+from adjit.errors import InternalError
+from adjit.ir.core import Function, Module, Node, Region, Value
+
+ERROR_MODELS = ("python", "numpy")
+
+
+@dataclass(frozen=True)
+class Options:
+    """fastmath: `fast` flags on float arithmetic. error_model: "python"
+    raises as CPython does; "numpy" gives inf/nan for division by zero and
+    does not check math functions. boundscheck: IndexError on bad indices
+    (negative indices always count from the end)."""
+
+    fastmath: bool = False
+    error_model: str = "python"
+    boundscheck: bool = True
+
+    def __post_init__(self) -> None:
+        if self.error_model not in ERROR_MODELS:
+            raise ValueError(f"error_model must be one of {ERROR_MODELS}, not "
+                             f"{self.error_model!r}")
+
+
+def result_struct(fn: Function) -> ir.LiteralStructType:
+    return ir.LiteralStructType([INT32] + [value_type(t) for t in fn.result_types])
+
+
+class ModuleLowering:
+    """Lowers all functions of `module` into one LLVM module named `prefix`."""
+
+    def __init__(self, module: Module, options: Options, prefix: str, triple: str = ""):
+        self.module = module
+        self.options = options
+        self.prefix = prefix
+        self.llmod = ir.Module(name=prefix)
+        if triple:
+            self.llmod.triple = triple
+        self.runtime = Runtime(self.llmod)
+        self.sites = SiteTable()
+        self.functions: dict[str, ir.Function] = {}
+        for fn in module.functions.values():
+            ftype = ir.FunctionType(result_struct(fn),
+                                    [PTR] + [value_type(p.type) for p in fn.params])
+            llfn = ir.Function(self.llmod, ftype, f"{prefix}.{fn.name}")
+            llfn.linkage = "internal"
+            self.functions[fn.name] = llfn
+
+    def lower(self) -> ir.Module:
+        from adjit.backend.llvm.entry import define_entry
+
+        for fn in self.module.functions.values():
+            FunctionLowering(self, fn).run()
+        self.entry_name = define_entry(self, self.module.entry_function)
+        return self.llmod
+
+
+class FunctionLowering:
+    """The state of lowering one function: builder, value map, plan."""
+
+    def __init__(self, ml: ModuleLowering, fn: Function):
+        self.ml = ml
+        self.fn = fn
+        self.options = ml.options
+        self.source = fn.source or ml.module.source
+        self.llfn = ml.functions[fn.name]
+        self.ctx = self.llfn.args[0]
+        self.b = ir.IRBuilder(self.llfn.append_basic_block("entry"))
+        self.record = load_field(self.b, CONTEXT, self.ctx, C_RECORD)
+        self.values: dict[Value, ir.Value] = {}
+        self.plan: Plan = plan_function(fn)
+        self.fm = ("fast",) if ml.options.fastmath else ()
+        self._error_exit: ir.Block | None = None
+        self.node_now: Node | None = None
+
+    @property
+    def numpy_errors(self) -> bool:
+        return self.options.error_model == "numpy"
+
+    def run(self) -> None:
+        results = self.region(self.fn.body, list(self.llfn.args[1:]))
+        out = ir.Constant(self.llfn.return_value.type, ir.Undefined)
+        out = self.b.insert_value(out, ir.Constant(INT32, STATUS_OK), 0)
+        for k, v in enumerate(results):
+            out = self.b.insert_value(out, v, k + 1)
+        self.b.ret(out)
+
+    # --- regions and nodes ---------------------------------------------------------
+
+    def region(self, region: Region, args: Sequence[ir.Value]) -> list[ir.Value]:
+        """Lower `region` at the builder's position; returns the yielded values."""
+        for param, value in zip(region.args, args):
+            self.values[param] = value
+        for v in self.plan.drop_at_entry.get(region, ()):
+            self.drop(self.values[v])
+        for node in region.nodes:
+            self.node(node)
+        for v in self.plan.dup_at_yield.get(region, ()):
+            self.dup(self.values[v])
+        return [self.values[v] for v in region.yields]
+
+    def node(self, node: Node) -> None:
+        rule = LOWERINGS.get(node.op)
+        if rule is None:
+            raise InternalError(f"no LLVM lowering for op {node.op.name!r}", stage="llvm",
+                                source=self.source, span=node.span)
+        for v in self.plan.dup_before.get(node, ()):
+            self.dup(self.values[v])
+        saved, self.node_now = self.node_now, node
+        outs = rule(self, node, [self.values[v] for v in node.operands])
+        self.node_now = saved
+        for result, value in zip(node.results, outs):
+            self.values[result] = value
+        for v in self.plan.drop_after.get(node, ()):
+            self.drop(self.values[v])
+
+    # --- references ------------------------------------------------------------------
+
+    def dup(self, array: ir.Value) -> None:
+        header = self.b.extract_value(array, A_HEADER)
+        count = field_ptr(self.b, HEADER, header, H_REFCOUNT)
+        self.b.store(self.b.add(self.b.load(count, typ=INT64), i64(1)), count)
+
+    def drop(self, array: ir.Value) -> None:
+        header = self.b.extract_value(array, A_HEADER)
+        self.b.call(self.ml.runtime.release(), [self.ctx, header])
+
+    # --- errors ----------------------------------------------------------------------
+
+    def error_exit(self) -> ir.Block:
+        """The block that returns status 1 (the record is already filled)."""
+        if self._error_exit is None:
+            here = self.b.block
+            self._error_exit = self.llfn.append_basic_block("error")
+            self.b.position_at_end(self._error_exit)
+            out = ir.Constant(self.llfn.return_value.type, ir.Undefined)
+            self.b.ret(self.b.insert_value(out, ir.Constant(INT32, STATUS_ERROR), 0))
+            self.b.position_at_end(here)
+        return self._error_exit
+
+    def raise_if(self, failed: ir.Value, exc_type: type[BaseException], template: str,
+                 payloads: Sequence[ir.Value] = (), node: Node | None = None) -> None:
+        """Raise `exc_type(template.format(*payloads))` at the current node when
+        `failed` (an i1) is true; continue after it otherwise."""
+        node = node or self.node_now
+        site = self.ml.sites.add(exc_type, template, self.source, node.span if node else None)
+        b = self.b
+        raise_block = self.llfn.append_basic_block("raise")
+        go_on = self.llfn.append_basic_block("ok")
+        b.cbranch(failed, raise_block, go_on).set_weights([1, 1 << 20])
+        b.position_at_end(raise_block)
+        store_field(b, RECORD, self.record, R["site"], i64(site))
+        for k, p in enumerate(payloads):
+            store_field(b, RECORD, self.record, R[f"payload{k}"], p)
+        b.branch(self.error_exit())
+        b.position_at_end(go_on)
+
+    def propagate_if(self, status: ir.Value) -> None:
+        """Return the callee's error status when it is not 0."""
+        failed = self.b.icmp_unsigned("!=", status, ir.Constant(INT32, STATUS_OK))
+        go_on = self.llfn.append_basic_block("ok")
+        self.b.cbranch(failed, self.error_exit(), go_on).set_weights([1, 1 << 20])
+        self.b.position_at_end(go_on)
+
+
+def lower_module(module: Module, options: Options | None = None, prefix: str = "adjit",
+                 triple: str = "") -> ModuleLowering:
+    """Lower `module`; the result holds the LLVM module, the error sites and
+    the exported entry's name."""
+    ml = ModuleLowering(module, options or Options(), prefix, triple)
+    ml.lower()
+    return ml

@@ -1,0 +1,125 @@
+"""Lowerings of the elementary functions and of `math_check`.
+
+A function op becomes an LLVM intrinsic where LLVM has one that the target
+lowers to the C library (`llvm.sin.f64` -> sin, ...: LLVM may constant fold
+and hoist these), and a call to the C library function otherwise. Either
+way the code computes what C's libm computes, which is what CPython's
+`math` module and numpy call. Symbols are resolved from the running process
+(CPython links libm).
+
+`SYMBOLS` is the table another target (PTX: libdevice's `__nv_sin`, ...)
+replaces.
+"""
+from __future__ import annotations
+
+from llvmlite import ir
+
+from adjit.backend.llvm.abi import DOUBLE, INT32
+from adjit.backend.llvm.registry import lowers
+from adjit.backend.llvm.runtime import stack_alloc
+from adjit.backend.llvm.runtime_checks import MESSAGES
+from adjit.backend.llvm.scalar import _isinf, _isnan, f64, intrinsic
+from adjit.ir import ops
+from adjit.ir.ops import mathfn
+
+# IR function name -> ("intrinsic", "llvm.sin") or ("libm", "sin").
+SYMBOLS: dict[str, tuple[str, str]] = {
+    **{n: ("intrinsic", f"llvm.{n}") for n in (
+        "sin", "cos", "tan", "exp", "exp2", "log", "log2", "log10", "sqrt", "fabs", "floor",
+        "ceil", "trunc", "copysign")},
+    "fpow": ("intrinsic", "llvm.pow"),
+    **{n: ("libm", n) for n in (
+        "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "expm1",
+        "log1p", "cbrt", "erf", "erfc", "atan2", "hypot")},
+    "gamma": ("libm", "tgamma"),
+    "lgamma": ("libm", "lgamma_r"),  # the thread-safe variant (no global signgam)
+}
+
+# The IR defines these with Python's math.floor etc. converted back to float,
+# which never gives -0.0: adding +0.0 turns -0.0 into +0.0 and changes nothing else.
+NO_NEGATIVE_ZERO = ("floor", "ceil", "trunc")
+
+
+def libm(fl, name: str, nargs: int) -> ir.Function:
+    module = fl.ml.llmod
+    fn = module.globals.get(name)
+    if fn is None:
+        params = [DOUBLE] * nargs + ([ir.PointerType()] if name == "lgamma_r" else [])
+        fn = ir.Function(module, ir.FunctionType(DOUBLE, params), name)
+        fn.attributes.add("nounwind")
+    return fn
+
+
+def call_function(fl, name: str, args: list[ir.Value]) -> ir.Value:
+    kind, symbol = SYMBOLS.get(name, ("libm", name))
+    b = fl.b
+    if kind == "intrinsic":
+        return intrinsic(fl, symbol, *args)
+    if symbol == "lgamma_r":
+        with b.goto_entry_block():
+            sign = stack_alloc(b, INT32, "lgamma.sign")
+        return b.call(libm(fl, symbol, 1), [*args, sign])
+    return b.call(libm(fl, symbol, len(args)), args)
+
+
+def _function_rule(name: str):
+    def rule(fl, node, args):
+        out = call_function(fl, name, args)
+        if name in NO_NEGATIVE_ZERO:
+            out = fl.b.fadd(out, f64(0.0))  # never with fast-math flags
+        return [out]
+
+    return rule
+
+
+def _fmin_fmax(fl, node, args):
+    """numpy's fmin/fmax: the other operand when one is NaN; on ties
+    (0.0 and -0.0) the first operand."""
+    a, b_ = args
+    pred = "<=" if node.op.name == "fmin" else ">="
+    keep_a = fl.b.or_(fl.b.fcmp_ordered(pred, a, b_), _isnan(fl, b_))
+    return [fl.b.select(keep_a, a, b_)]
+
+
+for _name, _op in mathfn.FUNCTIONS.items():
+    if _name in ("fmin", "fmax"):
+        lowers(_op)(_fmin_fmax)
+    else:
+        lowers(_op)(_function_rule(_name))
+
+
+def _isfinite(fl, x: ir.Value) -> ir.Value:
+    return fl.b.fcmp_ordered("<", intrinsic(fl, "llvm.fabs", x), f64(float("inf")))
+
+
+def _any(fl, bits: list[ir.Value]) -> ir.Value:
+    out = bits[0]
+    for x in bits[1:]:
+        out = fl.b.or_(out, x)
+    return out
+
+
+@lowers(ops.math_check)
+def _math_check(fl, node, args):
+    """CPython's math_1 rule (see adjit/ir/ops/mathfn.py); nothing with
+    error_model="numpy"."""
+    result, *inputs = args
+    if fl.numpy_errors:
+        return [result]
+    b = fl.b
+    func = node.attrs["func"]
+    nan_in = _any(fl, [_isnan(fl, x) for x in inputs])
+    fl.raise_if(b.and_(_isnan(fl, result), b.not_(nan_in)), ValueError, MESSAGES["math_domain"])
+    finite_in = b.not_(_any(fl, [b.not_(_isfinite(fl, x)) for x in inputs]))
+    blew_up = b.and_(_isinf(fl, result), finite_in)
+    overflow = ir.Constant(ir.IntType(1), int(mathfn.CAN_OVERFLOW[func]))
+    if func == "fpow":
+        overflow = b.and_(overflow, b.fcmp_unordered("!=", inputs[0], f64(0.0)))
+    if func in getattr(mathfn, "POLES", ()):
+        x = inputs[0]
+        pole = b.and_(b.fcmp_ordered("<=", x, f64(0.0)),
+                      b.fcmp_ordered("==", x, intrinsic(fl, "llvm.floor", x)))
+        overflow = b.and_(overflow, b.not_(pole))
+    fl.raise_if(b.and_(blew_up, overflow), OverflowError, MESSAGES["math_range"])
+    fl.raise_if(b.and_(blew_up, b.not_(overflow)), ValueError, MESSAGES["math_domain"])
+    return [result]

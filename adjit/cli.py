@@ -1,0 +1,255 @@
+"""The `adjit` command (also `python -m adjit`).
+
+Exit codes: 0 success; 1 an error in the user's program (printed as
+`file:line:col: error: ...` with the source line and a caret); 2 a usage
+error; 3 an internal error of adjit (with a request to report it).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from adjit.errors import AdjitError, InternalError
+
+EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+TYPE_NAMES = {"f64": "f64", "float": "f64", "i64": "i64", "int": "i64", "bool": "bool",
+              "array1": "array<f64,1>", "array2": "array<f64,2>"}
+
+
+class UsageError(Exception):
+    """Bad command-line arguments (exit code 2)."""
+
+
+def parse_value(text: str) -> Any:
+    """A command-line argument: int, float, bool, `1,2,3` (1-D array),
+    `1,2;3,4` (2-D array) or a path to a `.npy` file."""
+    text = text.strip()
+    if text.endswith(".npy"):
+        try:
+            return np.load(text, allow_pickle=False).astype(np.float64)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot read array file {text}: {exc}") from None
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    try:
+        if ";" in text:
+            return np.array([[float(v) for v in row.split(",") if v.strip()]
+                             for row in text.split(";")], dtype=np.float64)
+        if "," in text or text.startswith("["):
+            return np.array([float(v) for v in text.strip("[]").split(",") if v.strip()],
+                            dtype=np.float64)
+        return int(text) if text.lstrip("+-").isdigit() else float(text)
+    except ValueError:
+        raise UsageError(f"cannot read {text!r} as a number, a bool, an array (1,2,3) or a "
+                         ".npy file") from None
+
+
+def parse_arguments(items: Sequence[str], params: list[str]) -> list[Any]:
+    """Positional values, or `name=value` pairs for a prefix of the parameters
+    (the rest take their defaults)."""
+    named: dict[str, Any] = {}
+    positional: list[Any] = []
+    for item in items:
+        name, eq, value = item.partition("=")
+        if eq and name.strip().isidentifier():
+            if name.strip() not in params:
+                raise UsageError(f"no parameter named {name.strip()!r} (parameters: "
+                                 f"{', '.join(params)})")
+            named[name.strip()] = parse_value(value)
+        else:
+            positional.append(parse_value(item))
+    if named and positional:
+        raise UsageError("give arguments either all by position or all as name=value")
+    if not named:
+        return positional
+    missing = [p for p in params[:len(named)] if p not in named]
+    if missing:
+        raise UsageError(f"missing value for {', '.join(missing)}")
+    return [named[p] for p in params[:len(named)]]
+
+
+def split_at(values: list[str] | None) -> list[str]:
+    """`--at 2,5` (a scalar per parameter) or `--at x1=2 x2=5`."""
+    out: list[str] = []
+    for v in values or []:
+        if "=" not in v and "," in v and ";" not in v:
+            out.extend(p for p in v.split(",") if p)
+        else:
+            out.append(v)
+    return out
+
+
+def load_target(path: str, func: str | None):
+    from adjit.api import resolve_target
+    from adjit.frontend.source import scope_for_file
+
+    if not Path(path).is_file():
+        raise UsageError(f"no such file: {path}")
+    scope = scope_for_file(path)
+    names = list(scope.module.functions)
+    if func is None:
+        if not names:
+            raise UsageError(f"{path} defines no function")
+        func = names[-1]
+    if func not in scope.module.functions:
+        raise UsageError(f"{path} defines no function {func!r} (it defines: "
+                         f"{', '.join(names) or 'nothing'})")
+    return resolve_target((path, func))
+
+
+def default_types(target) -> list[Any]:
+    """Example values giving each parameter its type: f64 unless the default
+    literal says otherwise."""
+    out = []
+    for p in target.definition.params:
+        out.append(p.default.value if p.default is not None else 1.0)
+    return out
+
+
+def example_values(target, args: argparse.Namespace) -> list[Any]:
+    from adjit.ir.types import parse_type
+
+    params = [p.name for p in target.definition.params]
+    if getattr(args, "types", None):
+        values = []
+        for t in args.types.split(","):
+            t = TYPE_NAMES.get(t.strip(), t.strip())
+            try:
+                parsed = parse_type(t)
+            except ValueError:
+                raise UsageError(f"unknown type {t!r} (use f64, i64, bool, array1, array2)") \
+                    from None
+            if parsed.is_array:
+                values.append(np.zeros((1,) * parsed.ndim))
+            else:
+                values.append({"f64": 1.0, "i64": 1, "bool": True}[str(parsed)])
+        return values
+    if getattr(args, "at", None):
+        return parse_arguments(split_at(args.at), params)
+    return default_types(target)
+
+
+def format_result(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "(" + ", ".join(format_result(v) for v in value) + ")"
+    if isinstance(value, np.ndarray):
+        return np.array2string(value, precision=17, separator=", ")
+    return repr(value)
+
+
+# --- subcommands -----------------------------------------------------------
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from adjit.api import interpret
+
+    target = load_target(args.file, args.func)
+    params = [p.name for p in target.definition.params]
+    values = parse_arguments(args.args, params)
+    result = interpret((args.file, target.definition.name))(*values)
+    print(format_result(result))
+    return EXIT_OK
+
+
+def cmd_dump(args: argparse.Namespace) -> int:
+    from adjit import dump
+
+    target = load_target(args.file, args.func)
+    text = dump.render(target, args.stage, args.format, example_values(target, args))
+    if args.output:
+        mode = "wb" if isinstance(text, bytes) else "w"
+        with open(args.output, mode) as f:
+            f.write(text)
+    else:
+        if isinstance(text, bytes):
+            raise UsageError(f"--format {args.format} is binary: give -o FILE")
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from adjit import demo
+
+    demo.run(sys.stdout)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from adjit import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="adjit", description="Compile and differentiate numerical Python functions.")
+    parser.add_argument("--version", action="version", version=f"adjit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    demo = sub.add_parser("demo", help="the built-in example end to end",
+                          description="Parse, lower and evaluate the textbook function "
+                                      "f(x1, x2) = ln(x1) + x1*x2 - sin(x2) at (2, 5).")
+    demo.set_defaults(handler=cmd_demo)
+
+    run = sub.add_parser("run", help="run a function of a .py file",
+                         description="Run FUNC of FILE on the given arguments. Arguments are "
+                                     "numbers, true/false, arrays as 1,2,3 (rows separated "
+                                     "by ;) or .npy files; positional or name=value.")
+    run.add_argument("file")
+    run.add_argument("func")
+    run.add_argument("args", nargs="*")
+    run.add_argument("--interp", action="store_true", help="use the reference interpreter")
+    run.set_defaults(handler=cmd_run)
+
+    dump = sub.add_parser("dump", help="print a compilation stage of a function",
+                          description="Print the syntax tree or the IR of FUNC (default: the "
+                                      "last function of FILE), specialized on argument types.")
+    dump.add_argument("file")
+    dump.add_argument("func", nargs="?")
+    dump.add_argument("--stage", default="ir", choices=("parsed", "ir"),
+                      help="parsed: the syntax tree; ir: the typed IR (default)")
+    dump.add_argument("--format", default="text", choices=("text", "json", "graphml", "dot",
+                                                           "svg", "png"))
+    dump.add_argument("--at", nargs="+", metavar="VALUE",
+                      help="example arguments that fix the parameter types (2,5 or x1=2 x2=5)")
+    dump.add_argument("--types", help="parameter types, e.g. f64,i64,array1")
+    dump.add_argument("-o", "--output", help="write to this file instead of standard output")
+    dump.set_defaults(handler=cmd_dump)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code or 0)
+    try:
+        return args.handler(args)
+    except UsageError as exc:
+        print(f"adjit {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except InternalError as exc:
+        print(exc.render(), file=sys.stderr)
+        return EXIT_INTERNAL
+    except AdjitError as exc:
+        print(exc.render(), file=sys.stderr)
+        return EXIT_USER
+    except (ArithmeticError, ValueError, IndexError, TypeError, NameError) as exc:
+        # Exceptions the user's program raises when run (as CPython would).
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_USER
+    except RecursionError:
+        print("adjit: internal error: recursion too deep; this is a bug in adjit, please "
+              "report it with the program that triggered it", file=sys.stderr)
+        return EXIT_INTERNAL
+    except Exception:  # noqa: BLE001 - the last line of defence
+        traceback.print_exc()
+        print("adjit: internal error; this is a bug in adjit, please report it with the "
+              "program that triggered it", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
