@@ -101,15 +101,14 @@ class ExpressionLowering:
             return self.b.apply(BINARY[op], self.convert(a, t), self.convert(b, t))
 
     def expr_UnaryOp(self, e: s.UnaryOp) -> Value:
+        if e.op == "-" and isinstance(e.operand, s.Num) and not isinstance(e.operand.value, bool):
+            return self.b.const(-e.operand.value)  # a negative literal
         v = self.expr(e.operand)
         if e.op == "not":
             return self.b.apply(ops.not_, self.truth(v, e.operand.span))
         self.scalar(v, e.span, f"unary '{e.op}'")
         v = self.convert(v, I64) if v.type == BOOL else v
-        if e.op == "-":
-            known = constant_value(v)
-            return self.b.const(-known) if known is not None else self.b.apply(ops.neg, v)
-        return v
+        return self.b.apply(ops.neg, v) if e.op == "-" else v
 
     def compare(self, op: str, a: Value, b: Value, span: Span) -> Value:
         self.scalar(a, span, f"'{op}'")

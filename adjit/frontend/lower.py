@@ -27,7 +27,8 @@ from adjit.errors import AdjitSyntaxError, AdjitTypeError, SourceFile, Span, Uns
 from adjit.frontend import syntax as s
 from adjit.frontend.exprs import ExpressionLowering
 from adjit.frontend.resolve import Scope
-from adjit.frontend.scope import Binding, Env, assigned_names, contains, is_internal, unify
+from adjit.frontend.scope import (Binding, Env, assigned_names, contains, is_internal,
+                                  may_write_arrays, unify)
 from adjit.ir import ops
 from adjit.ir.builder import Builder, constant_value
 from adjit.ir.core import Function, Module, Region, Value
@@ -371,7 +372,8 @@ class FunctionLowering(ExpressionLowering):
                     if n in self.env and self.env[n].defined]
         if returns:
             internal += sorted(n for n in self.env if n.startswith("$rv") and self.env[n].defined)
-        internal += sorted(n for n in self.env if n.startswith("$param"))
+        if may_write_arrays([b for st in loop for b in st.body]):
+            internal += sorted(n for n in self.env if n.startswith("$param"))
         return user + internal
 
     def counted_loop(self, st: s.For, rng: list[Value]) -> None:

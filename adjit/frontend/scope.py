@@ -92,3 +92,25 @@ def contains(stmts, kinds: tuple[type, ...], into_loops: bool) -> bool:
         elif isinstance(st, (s.While, s.For)) and into_loops:
             stack.extend(st.body)
     return False
+
+
+def may_write_arrays(stmts) -> bool:
+    """Whether statements may write array elements: `x[i] = v`, `x[i] += v`,
+    or a call of a function (which may write to the arrays it is given)."""
+    from adjit.frontend import syntax as s
+    from adjit.frontend.library import BUILTINS
+
+    stack: list = list(stmts)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (s.Assign, s.AugAssign)):
+            targets = item.targets if isinstance(item, s.Assign) else [item.target]
+            if any(isinstance(t, s.Subscript) for t in targets):
+                return True
+        if isinstance(item, s.Call) and len(item.func) == 1 and item.func[0] not in BUILTINS:
+            return True  # maybe a user function
+        if isinstance(item, (s.Stmt, s.Expr)):
+            stack.extend(v for v in vars(item).values() if isinstance(v, (s.Stmt, s.Expr)))
+            stack.extend(x for v in vars(item).values() if isinstance(v, list)
+                         for x in v if isinstance(x, (s.Stmt, s.Expr)))
+    return False

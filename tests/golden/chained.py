@@ -1,0 +1,2 @@
+def inside(a, x, b):
+    return a <= x < b
