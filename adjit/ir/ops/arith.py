@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from adjit.ir.ops.base import NUMBERS, ORDERED, Op, OpTypeError, declare, same_type_rule
+from adjit.ir.ops.base import (NUMBERS, ORDERED, Op, OpTypeError, declare, piecewise_constant,
+                               same_type_rule)
 from adjit.ir.types import BOOL, F64, I64, Type
 
 INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
@@ -112,3 +113,153 @@ to_i64 = declare(Op("to_i64", _convert_rule(I64, (F64, BOOL)), _to_i64, may_rais
                         "for infinities and values outside int64."))
 to_bool = declare(Op("to_bool", _convert_rule(BOOL, (F64, I64)), lambda attrs, a: bool(a),
                      doc="Truthiness: x != 0 (NaN is true, as in Python)."))
+
+
+def _select_rule(types: list[Type], attrs: dict[str, Any]) -> list[Type]:
+    if len(types) != 3 or types[0] != BOOL or types[1] != types[2]:
+        raise OpTypeError("select takes a bool and two values of one type")
+    return [types[1]]
+
+
+select = declare(Op("select", _select_rule, lambda attrs, c, a, b: a if c else b,
+                    doc="`a if c else b` with both operands already computed (no branch)."))
+
+
+# --- derivative rules --------------------------------------------------------
+# Tangents and cotangents may be None: a symbolic zero, never materialized.
+
+def t_add(b, x, y):
+    if x is None:
+        return y
+    return x if y is None else b.apply(add, x, y)
+
+
+def t_neg(b, x):
+    return None if x is None else b.apply(neg, x)
+
+
+def t_scale(b, x, factor):
+    return None if x is None else b.apply(mul, x, factor)
+
+
+def t_zero_if_none(b, x, like):
+    return b.const(0.0) if x is None else x
+
+
+def def_partials(op: Op, partials) -> None:
+    """Rules of a scalar function from its partial derivatives:
+    `partials(b, attrs, xs, y) -> [d y / d x_k or None]`."""
+
+    def jvp(b, attrs, xs, ys, ts):
+        ds = partials(b, attrs, xs, ys[0])
+        out = None
+        for t, d in zip(ts, ds):
+            if t is not None and d is not None:
+                out = t_add(b, out, b.apply(mul, t, d))
+        return [out]
+
+    def vjp(b, attrs, xs, ys, cts):
+        ds = partials(b, attrs, xs, ys[0])
+        return [None if d is None else b.apply(mul, cts[0], d) for d in ds]
+
+    op.jvp, op.vjp = jvp, vjp
+
+
+piecewise_constant(const, floordiv, lt, le, gt, ge, eq, ne, not_, to_f64, to_i64, to_bool)
+
+
+@add.def_jvp
+def _add_jvp(b, attrs, xs, ys, ts):
+    return [t_add(b, ts[0], ts[1])]
+
+
+@add.def_vjp
+def _add_vjp(b, attrs, xs, ys, cts):
+    return [cts[0], cts[0]]
+
+
+@sub.def_jvp
+def _sub_jvp(b, attrs, xs, ys, ts):
+    return [t_add(b, ts[0], t_neg(b, ts[1]))]
+
+
+@sub.def_vjp
+def _sub_vjp(b, attrs, xs, ys, cts):
+    return [cts[0], b.apply(neg, cts[0])]
+
+
+@neg.def_jvp
+def _neg_jvp(b, attrs, xs, ys, ts):
+    return [t_neg(b, ts[0])]
+
+
+@neg.def_vjp
+def _neg_vjp(b, attrs, xs, ys, cts):
+    return [b.apply(neg, cts[0])]
+
+
+def_partials(mul, lambda b, attrs, xs, y: [xs[1], xs[0]])
+def_partials(div, lambda b, attrs, xs, y: [
+    b.apply(div, b.const(1.0), xs[1]), b.apply(neg, b.apply(div, y, xs[1]))])
+def_partials(mod, lambda b, attrs, xs, y: [
+    b.const(1.0), b.apply(neg, b.apply(floordiv, xs[0], xs[1]))])
+
+
+def pow_partials(b, attrs, xs, y):
+    from adjit.ir.ops.mathfn import FUNCTIONS
+
+    x, p = xs
+    dx = b.apply(mul, p, b.apply(FUNCTIONS["fpow"], x, b.apply(sub, p, b.const(1.0))))
+    is_zero = b.apply(eq, x, b.const(0.0))
+    dp = b.apply(select, is_zero, b.const(0.0),
+                 b.apply(mul, y, b.apply(FUNCTIONS["log"], x)))
+    return [dx, dp]
+
+
+def_partials(pow_, pow_partials)
+
+
+def sign(b, x):
+    """-1, 0 or 1: the derivative of |x| (0 at 0, by convention)."""
+    zero = b.const(0.0)
+    return b.apply(select, b.apply(gt, x, zero), b.const(1.0),
+                   b.apply(select, b.apply(lt, x, zero), b.const(-1.0), zero))
+
+
+def_partials(abs_, lambda b, attrs, xs, y: [sign(b, xs[0])])
+
+
+def pick_rules(op: Op, takes_second) -> None:
+    """min/max: the derivative follows the operand the forward picked."""
+
+    def jvp(b, attrs, xs, ys, ts):
+        if ts[0] is None and ts[1] is None:
+            return [None]
+        second = takes_second(b, xs[0], xs[1])
+        return [b.apply(select, second, t_zero_if_none(b, ts[1], xs[1]),
+                        t_zero_if_none(b, ts[0], xs[0]))]
+
+    def vjp(b, attrs, xs, ys, cts):
+        second = takes_second(b, xs[0], xs[1])
+        zero = b.const(0.0)
+        return [b.apply(select, second, zero, cts[0]), b.apply(select, second, cts[0], zero)]
+
+    op.jvp, op.vjp = jvp, vjp
+
+
+pick_rules(min_, lambda b, x, y: b.apply(lt, y, x))
+pick_rules(max_, lambda b, x, y: b.apply(gt, y, x))
+
+
+@select.def_jvp
+def _select_jvp(b, attrs, xs, ys, ts):
+    if ts[1] is None and ts[2] is None:
+        return [None]
+    return [b.apply(select, xs[0], t_zero_if_none(b, ts[1], xs[1]),
+                    t_zero_if_none(b, ts[2], xs[2]))]
+
+
+@select.def_vjp
+def _select_vjp(b, attrs, xs, ys, cts):
+    zero = b.const(0.0)
+    return [None, b.apply(select, xs[0], cts[0], zero), b.apply(select, xs[0], zero, cts[0])]

@@ -51,6 +51,18 @@ class Op:
     def __repr__(self) -> str:
         return f"<Op {self.name}>"
 
+    def def_jvp(self, rule: Callable[..., Any]) -> Callable[..., Any]:
+        """Decorator: `rule(b, attrs, xs, ys, tangents) -> output tangents`
+        (None is a symbolic zero, in and out)."""
+        self.jvp = rule
+        return rule
+
+    def def_vjp(self, rule: Callable[..., Any]) -> Callable[..., Any]:
+        """Decorator: `rule(b, attrs, xs, ys, cotangents) -> one contribution
+        per operand` (None for none; `Indexed` for one array element)."""
+        self.vjp = rule
+        return rule
+
     def run(self, attrs: dict[str, Any], args: list[Any]) -> list[Any]:
         """Evaluate a non-structured op, always returning a list of results."""
         out = self.evaluate(attrs, *args)
@@ -101,3 +113,23 @@ def fixed_rule(operands: tuple[Type, ...], results: tuple[Type, ...]):
 
 NUMBERS = (F64, I64)
 ORDERED = (F64, I64, BOOL)
+
+
+@dataclass(frozen=True)
+class Indexed:
+    """A cotangent contribution to one element of an array: `ct[indices] += value`.
+
+    Reverse mode adds it into the array's cotangent accumulator in place, so
+    reading x[i] in a loop costs O(1) in the adjoint, not a zero array.
+    """
+
+    indices: tuple[Any, ...]
+    value: Any
+
+
+def piecewise_constant(*declared: Op) -> None:
+    """Give ops whose results do not vary with their inputs (floor, int
+    conversions, ...) derivative rules that are symbolic zeros."""
+    for op in declared:
+        op.jvp = lambda b, attrs, xs, ys, ts: [None] * len(ys)
+        op.vjp = lambda b, attrs, xs, ys, cts: [None] * len(xs)

@@ -126,3 +126,86 @@ def _check(attrs: dict[str, Any], result: float, *args: float) -> float:
 math_check = declare(Op("math_check", _check_rule, _check, may_raise=True,
                         doc="Raise as CPython's math module would for `func`; else "
                             "return the result operand unchanged."))
+
+
+# --- derivative rules --------------------------------------------------------
+
+def _rules():
+    """Partial derivatives of every function op, as IR built from other ops."""
+    from adjit.ir.ops import arith as a
+    from adjit.ir.ops.base import piecewise_constant
+
+    f = FUNCTIONS
+
+    def c(b, v):
+        return b.const(v)
+
+    def mul(b, x, y):
+        return b.apply(a.mul, x, y)
+
+    def div(b, x, y):
+        return b.apply(a.div, x, y)
+
+    def inv_sqrt(b, x):  # 1 / sqrt(x)
+        return div(b, c(b, 1.0), b.apply(f["sqrt"], x))
+
+    def sq(b, x):
+        return mul(b, x, x)
+
+    one_minus_sq = lambda b, x: b.apply(a.sub, c(b, 1.0), sq(b, x))  # noqa: E731
+    unary = {
+        "sin": lambda b, x, y: b.apply(f["cos"], x),
+        "cos": lambda b, x, y: b.apply(a.neg, b.apply(f["sin"], x)),
+        "tan": lambda b, x, y: b.apply(a.add, c(b, 1.0), sq(b, y)),
+        "asin": lambda b, x, y: inv_sqrt(b, one_minus_sq(b, x)),
+        "acos": lambda b, x, y: b.apply(a.neg, inv_sqrt(b, one_minus_sq(b, x))),
+        "atan": lambda b, x, y: div(b, c(b, 1.0), b.apply(a.add, c(b, 1.0), sq(b, x))),
+        "sinh": lambda b, x, y: b.apply(f["cosh"], x),
+        "cosh": lambda b, x, y: b.apply(f["sinh"], x),
+        "tanh": lambda b, x, y: one_minus_sq(b, y),
+        "asinh": lambda b, x, y: inv_sqrt(b, b.apply(a.add, sq(b, x), c(b, 1.0))),
+        "acosh": lambda b, x, y: inv_sqrt(b, b.apply(a.sub, sq(b, x), c(b, 1.0))),
+        "atanh": lambda b, x, y: div(b, c(b, 1.0), one_minus_sq(b, x)),
+        "exp": lambda b, x, y: y,
+        "exp2": lambda b, x, y: mul(b, y, c(b, math.log(2.0))),
+        "expm1": lambda b, x, y: b.apply(a.add, y, c(b, 1.0)),
+        "log": lambda b, x, y: div(b, c(b, 1.0), x),
+        "log2": lambda b, x, y: div(b, c(b, 1.0 / math.log(2.0)), x),
+        "log10": lambda b, x, y: div(b, c(b, 1.0 / math.log(10.0)), x),
+        "log1p": lambda b, x, y: div(b, c(b, 1.0), b.apply(a.add, c(b, 1.0), x)),
+        "sqrt": lambda b, x, y: div(b, c(b, 0.5), y),
+        "cbrt": lambda b, x, y: div(b, c(b, 1.0 / 3.0), sq(b, y)),
+        "erf": lambda b, x, y: mul(b, c(b, 2.0 / math.sqrt(math.pi)),
+                                   b.apply(f["exp"], b.apply(a.neg, sq(b, x)))),
+        "erfc": lambda b, x, y: mul(b, c(b, -2.0 / math.sqrt(math.pi)),
+                                    b.apply(f["exp"], b.apply(a.neg, sq(b, x)))),
+        "fabs": lambda b, x, y: a.sign(b, x),
+    }
+    for name, d in unary.items():
+        a.def_partials(f[name], lambda b, attrs, xs, y, d=d: [d(b, xs[0], y)])
+
+    def hyp_sq(b, x, y):
+        return b.apply(a.add, sq(b, x), sq(b, y))
+
+    a.def_partials(f["atan2"], lambda b, attrs, xs, y: [  # atan2(y0, x0)
+        div(b, xs[1], hyp_sq(b, xs[0], xs[1])),
+        b.apply(a.neg, div(b, xs[0], hyp_sq(b, xs[0], xs[1])))])
+    a.def_partials(f["hypot"], lambda b, attrs, xs, y: [div(b, xs[0], y), div(b, xs[1], y)])
+    a.def_partials(f["fpow"], a.pow_partials)
+    a.def_partials(f["copysign"], lambda b, attrs, xs, y: [
+        mul(b, b.apply(f["copysign"], c(b, 1.0), xs[0]),
+            b.apply(f["copysign"], c(b, 1.0), xs[1])), None])
+    a.pick_rules(f["fmin"], lambda b, x, y: b.apply(a.lt, y, x))
+    a.pick_rules(f["fmax"], lambda b, x, y: b.apply(a.gt, y, x))
+    piecewise_constant(f["floor"], f["ceil"], f["trunc"])
+
+    @math_check.def_jvp
+    def _check_jvp(b, attrs, xs, ys, ts):
+        return [ts[0]]  # the check passes its first operand through
+
+    @math_check.def_vjp
+    def _check_vjp(b, attrs, xs, ys, cts):
+        return [cts[0]] + [None] * (len(xs) - 1)
+
+
+_rules()
