@@ -1,11 +1,16 @@
-"""The public API: what users call (transformations, dispatch and caching).
+"""The public API: transformations as users see them, dispatch and caching.
 
-`make_ir(f)(*args)` returns the IR of `f` specialized on the types of `args`
-(as `jax.make_jaxpr` does); `interpret(f)(*args)` runs that IR on the
-reference interpreter.
+Every transformation (`jit`, `grad`, `value_and_grad`, `jacfwd`, `jacrev`,
+`hessian`, `jacobian`) returns a `Staged` function: the user's source plus a
+list of IR-to-IR steps. On a call it is specialized on the argument types
+(cached per signature), lowered, inlined, transformed and compiled; its flat
+IR results are given JAX's shapes. Since each step's output is an ordinary
+IR function, transformations nest to any depth (`grad(grad(f))`).
 """
 from __future__ import annotations
 
+import functools
+import threading
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -13,9 +18,14 @@ import numpy as np
 from adjit.frontend.lower import lower_function
 from adjit.frontend.resolve import UserFunction
 from adjit.frontend.source import load_python_function, scope_for_file
-from adjit.ir.core import Module
+from adjit.ir.core import Function, Module
 from adjit.ir.interp import interpret as run_interpreter
-from adjit.ir.types import BOOL, F64, I64, ArrayType, Type
+from adjit.ir.types import BOOL, F64, I64, ArrayType, Type, is_differentiable
+from adjit.ir.verify import verify_module
+from adjit.passes.inline import inline_calls
+
+Step = Callable[[Function], Function]
+Structure = Callable[[list[Any]], Any]
 
 
 def type_of(value: Any) -> Type:
@@ -51,8 +61,10 @@ def bind_arguments(target: UserFunction, args: Sequence[Any]) -> list[Any]:
     return out
 
 
-def resolve_target(fn: Any, name: str | None = None) -> UserFunction:
-    """A Python function, or (path, name) of a function in a source file."""
+def resolve_target(fn: Any) -> UserFunction:
+    """A Python function, an adjit function, or (path, name) in a source file."""
+    if isinstance(fn, Staged):
+        return fn.target
     if isinstance(fn, (tuple, list)):
         path, name = fn
         scope = scope_for_file(path)
@@ -66,24 +78,285 @@ def resolve_target(fn: Any, name: str | None = None) -> UserFunction:
 
 
 def lower_call(target: UserFunction, args: Sequence[Any]) -> tuple[Module, list[Any]]:
+    """The IR module of `target` specialized on `args`, and the bound values."""
     values = bind_arguments(target, args)
     module = lower_function(target.definition, target.scope, [type_of(v) for v in values])
     return module, values
 
 
+def single(results: list[Any]) -> Any:
+    return results[0] if len(results) == 1 else tuple(results)
+
+
+class Staged:
+    """A user function, the transformations applied to it, and its compiled
+    specializations (one per signature)."""
+
+    def __init__(self, fn: Any, steps: tuple[Step, ...] = (), structure: Structure = single,
+                 backend: str = "native", options: dict[str, Any] | None = None,
+                 static_argnums: tuple[int, ...] = ()):
+        self.fn = fn
+        self.target = resolve_target(fn)
+        self.steps = steps
+        self.structure = structure
+        self.backend = backend
+        self.options = dict(options or {})
+        self.static_argnums = tuple(static_argnums)
+        self.cache: dict[tuple, Callable[..., Any]] = {}
+        self.lock = threading.Lock()
+        self.__adjit_function__ = fn
+        if hasattr(fn, "__name__"):
+            functools.update_wrapper(self, fn, updated=())
+
+    def derive(self, step: Step, structure: Structure) -> "Staged":
+        """This function with one more transformation."""
+        return Staged(self.fn, self.steps + (step,), structure, self.backend, self.options,
+                      self.static_argnums)
+
+    def signature(self, values: list[Any]) -> tuple:
+        key = []
+        for k, v in enumerate(values):
+            if k in self.static_argnums:
+                key.append(("static", type(v).__name__, v))
+            else:
+                t = type_of(v)
+                layout = ""
+                if isinstance(v, np.ndarray):
+                    layout = "C" if v.flags.c_contiguous else "F" if v.flags.f_contiguous else "A"
+                key.append((str(t), layout))
+        return tuple(key)
+
+    def ir(self, *args: Any) -> Module:
+        """The IR module of this (transformed) function for `args`' types."""
+        module, _ = self._lower(list(bind_arguments(self.target, args)))
+        return module
+
+    def _lower(self, values: list[Any]) -> tuple[Module, list[Any]]:
+        module = lower_function(self.target.definition, self.target.scope,
+                                [type_of(v) for v in values])
+        if self.steps:
+            inline_calls(module)
+            fn = module.entry_function
+            for step in self.steps:
+                fn = step(fn)
+            module = Module({fn.name: fn}, fn.name, module.source)
+        verify_module(module)
+        return module, values
+
+    def specialization(self, values: list[Any]) -> Callable[..., Any]:
+        key = self.signature(values)
+        runner = self.cache.get(key)
+        if runner is None:
+            with self.lock:
+                runner = self.cache.get(key)
+                if runner is None:
+                    module, _ = self._lower(values)
+                    runner = self._compile(module)
+                    self.cache[key] = runner
+        return runner
+
+    def _compile(self, module: Module) -> Callable[..., Any]:
+        if self.backend == "interp":
+            return lambda *vals: run_interpreter(module, vals)
+        from adjit.backend.llvm.engine import compile_module
+
+        return compile_module(module, **self.options)
+
+    def __call__(self, *args: Any) -> Any:
+        values = bind_arguments(self.target, args)
+        out = self.specialization(values)(*values)
+        flat = list(out) if isinstance(out, tuple) else [out]
+        return self.structure(flat)
+
+    def __repr__(self) -> str:
+        return f"<adjit function {self.target.definition.name}>"
+
+
+def _staged(fn: Any) -> Staged:
+    return fn if isinstance(fn, Staged) else Staged(fn)
+
+
+def jit(fn: Any = None, *, static_argnums: Sequence[int] = (), fastmath: bool = False,
+        error_model: str = "python", boundscheck: bool = True, backend: str = "native"):
+    """Compile `fn` to native code on first call, specialized per argument types.
+
+    Works as `@jit`, `@jit(fastmath=True)` and `jit(f)`.
+    """
+    options = {"fastmath": fastmath, "error_model": error_model, "boundscheck": boundscheck}
+
+    def wrap(f: Any) -> Staged:
+        return Staged(f, backend=backend, options=options,
+                      static_argnums=tuple(static_argnums))
+
+    return wrap if fn is None else wrap(fn)
+
+
+def _argnums(argnums: int | Sequence[int]) -> tuple[list[int], bool]:
+    if isinstance(argnums, int):
+        return [argnums], False
+    return list(argnums), True
+
+
+def grad(fn: Any, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Staged:
+    """The gradient of a function with a float result, with respect to the
+    arguments `argnums`: one value, or a tuple for a tuple of argnums; with
+    `has_aux`, `f` returns (value, aux...) and grad returns (gradient, aux)."""
+    from adjit.passes.autodiff.compose import grad_graph
+
+    nums, as_tuple = _argnums(argnums)
+
+    def structure(flat: list[Any]) -> Any:
+        grads = tuple(flat[:len(nums)]) if as_tuple else flat[0]
+        return (grads, single(flat[len(nums):])) if has_aux else grads
+
+    return _staged(fn).derive(lambda f: grad_graph(f, nums, has_aux), structure)
+
+
+def value_and_grad(fn: Any, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Staged:
+    """(value, gradient), or ((value, aux), gradient) with `has_aux`, as JAX."""
+    from adjit.passes.autodiff.compose import grad_graph
+
+    nums, as_tuple = _argnums(argnums)
+
+    def structure(flat: list[Any]) -> Any:
+        value, grads, aux = flat[0], flat[1:1 + len(nums)], flat[1 + len(nums):]
+        grads = tuple(grads) if as_tuple else grads[0]
+        return ((value, single(aux)) if has_aux else value), grads
+
+    return _staged(fn).derive(lambda f: grad_graph(f, nums, has_aux, with_value=True),
+                              structure)
+
+
+def _jacobian(fn: Any, argnums: int | Sequence[int], mode: str) -> Staged:
+    from adjit.passes.autodiff.compose import jacobian_graph
+
+    nums, as_tuple = _argnums(argnums)
+    outputs: list[int] = []
+
+    def step(f: Function) -> Function:
+        outputs[:] = [k for k, t in enumerate(f.returned_types) if is_differentiable(t)]
+        return jacobian_graph(f, nums, mode)
+
+    def structure(flat: list[Any]) -> Any:
+        per_output = [flat[i * len(nums):(i + 1) * len(nums)] for i in range(len(outputs))]
+        shaped = [tuple(p) if as_tuple else p[0] for p in per_output]
+        return shaped[0] if len(shaped) == 1 else tuple(shaped)
+
+    return _staged(fn).derive(step, structure)
+
+
+def jacfwd(fn: Any, argnums: int | Sequence[int] = 0) -> Staged:
+    """The Jacobian by forward mode: one tangent pass per input element."""
+    return _jacobian(fn, argnums, "forward")
+
+
+def jacrev(fn: Any, argnums: int | Sequence[int] = 0) -> Staged:
+    """The Jacobian by reverse mode: one adjoint pass per output element."""
+    return _jacobian(fn, argnums, "reverse")
+
+
+def jacobian(fn: Any, argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """The Jacobian, by forward mode when the result has more elements than the
+    arguments differentiated and by reverse mode otherwise (decided per call)."""
+    forward, reverse = jacfwd(fn, argnums), jacrev(fn, argnums)
+    nums, _ = _argnums(argnums)
+
+    def call(*args: Any) -> Any:
+        out = _staged(fn)(*args)
+        n_out = sum(np.size(o) for o in (out if isinstance(out, tuple) else (out,)))
+        n_in = sum(np.size(args[k]) for k in nums)
+        return (forward if n_out > n_in else reverse)(*args)
+
+    return call
+
+
+def hessian(fn: Any, argnums: int | Sequence[int] = 0) -> Staged:
+    """jacfwd(jacrev(f)): forward over reverse."""
+    return jacfwd(jacrev(fn, argnums), argnums)
+
+
+def jvp(fn: Any, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
+    """(f(*primals), the derivative of f at primals in the direction tangents).
+
+    Tangents of int and bool arguments are ignored (they have no derivative)."""
+    from adjit.passes.autodiff.compose import jvp_graph
+
+    staged = _staged(fn)
+    values = bind_arguments(staged.target, list(primals))
+    wrt = [k for k, v in enumerate(values) if is_differentiable(type_of(v))]
+    if len(tangents) != len(primals):
+        raise TypeError(f"jvp needs one tangent per primal ({len(primals)}), got "
+                        f"{len(tangents)}")
+    tangent_values = [np.asarray(tangents[k], dtype=np.float64) if isinstance(values[k], np.ndarray)
+                      else float(tangents[k]) for k in wrt if k < len(tangents)]
+    n_out: list[int] = []
+
+    def step(f: Function) -> Function:
+        n_out[:] = [len(f.returned_types),
+                    sum(1 for t in f.returned_types if is_differentiable(t))]
+        return jvp_graph(f, wrt)
+
+    derived = staged.derive(step, lambda flat: flat)
+    flat = _call_extended(derived, values, tangent_values)
+    outs, tans = flat[:n_out[0]], flat[n_out[0]:n_out[0] + n_out[1]]
+    return single(outs), single(tans)
+
+
+def _call_extended(staged: Staged, values: list[Any], extra: list[Any]) -> list[Any]:
+    """Call a transformed function whose IR takes extra parameters after the
+    user's (tangents, cotangents)."""
+    runner = staged.specialization(values)
+    out = runner(*values, *extra)
+    return list(out) if isinstance(out, tuple) else [out]
+
+
+def vjp(fn: Any, *primals: Any) -> tuple[Any, Callable[..., tuple]]:
+    """(f(*primals), vjp_fn): vjp_fn(cotangent) returns one cotangent per
+    primal (None for int and bool arguments), as a tuple."""
+    from adjit.passes.autodiff.vjp import vjp_function
+
+    staged = _staged(fn)
+    values = bind_arguments(staged.target, list(primals))
+    wrt = [k for k, v in enumerate(values) if is_differentiable(type_of(v))]
+    shape: list[int] = []
+
+    def step(f: Function) -> Function:
+        shape[:] = [len(f.returned_types)]
+        return vjp_function(f, wrt)
+
+    derived = staged.derive(step, lambda flat: flat)
+    # The function may write to its array arguments: the adjoint runs from
+    # the arguments as they were before the call, as the derivative is taken there.
+    values = [v.copy() if isinstance(v, np.ndarray) else v for v in values]
+    primal_out = staged(*[v.copy() if isinstance(v, np.ndarray) else v for v in values])
+
+    def vjp_fn(cotangent: Any) -> tuple:
+        cts = list(cotangent) if isinstance(cotangent, tuple) else [cotangent]
+        cts = [np.asarray(c, dtype=np.float64) if isinstance(c, np.ndarray) else float(c)
+               for c in cts]
+        flat = _call_extended(derived, values, cts)
+        grads = flat[shape[0]:shape[0] + len(wrt)]
+        out: list[Any] = [None] * len(primals)
+        for k, g in zip(wrt, grads):
+            if k < len(primals):
+                out[k] = g
+        return tuple(out)
+
+    return primal_out, vjp_fn
+
+
 def make_ir(fn: Any) -> Callable[..., Module]:
-    """`make_ir(f)(*args)`: the IR module of `f` specialized on `args`' types."""
-    target = resolve_target(fn)
-    return lambda *args: lower_call(target, args)[0]
+    """`make_ir(f)(*args)`: the IR module of `f` (or of a transformed adjit
+    function) specialized on `args`' types, as `jax.make_jaxpr`."""
+    staged = _staged(fn)
+    return staged.ir
 
 
 def interpret(fn: Any) -> Callable[..., Any]:
     """`interpret(f)(*args)`: run `f` on adjit's reference interpreter."""
-    target = resolve_target(fn)
+    staged = _staged(fn)
+    return Staged(staged.fn, staged.steps, staged.structure, backend="interp")
 
-    def run(*args: Any) -> Any:
-        module, values = lower_call(target, args)
-        return run_interpreter(module, values)
 
-    run.__adjit_function__ = fn
-    return run
+__all__ = ["jit", "grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "jacobian",
+           "hessian", "make_ir", "interpret", "Staged"]

@@ -2,8 +2,9 @@
 
 The source text is parsed; nothing is executed or imported. A Python
 function is found in its module file (`inspect.getsourcefile`) when it is
-defined there at top level; otherwise (nested functions, notebooks) its own
-source (`inspect.getsource`) is parsed and free names are read from its
+defined there at top level and the whole module is in the subset; otherwise
+(nested functions, notebooks, modules with other code) its own source
+(`inspect.getsource`) is parsed and free names are read from its
 `__globals__` and closure (see `resolve.Scope`).
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ import textwrap
 import weakref
 from typing import Any, Callable
 
-from adjit.errors import UnsupportedError
+from adjit.errors import AdjitError, UnsupportedError
 from adjit.frontend.parser import parse_function_source, parse_module
 from adjit.frontend.resolve import Scope, UserFunction
 
@@ -67,8 +68,11 @@ def load_python_function(obj: Any) -> UserFunction | None:
                                None, None) from None
     result = None
     if path and os.path.exists(path) and fn.__qualname__ == fn.__name__:
-        scope = scope_for_file(path)
-        definition = scope.module.functions.get(fn.__name__)
+        try:
+            scope = scope_for_file(path)
+        except AdjitError:
+            scope = None  # the module has code outside the subset: use the function alone
+        definition = scope.module.functions.get(fn.__name__) if scope else None
         if definition is not None and definition.span.line >= first_line:
             scope.py_globals = fn.__globals__
             result = UserFunction(definition, scope)

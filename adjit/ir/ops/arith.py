@@ -8,6 +8,7 @@ results wrap to 64 bits, as compiled code does.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from adjit.ir.ops.base import (NUMBERS, ORDERED, Op, OpTypeError, declare, piecewise_constant,
@@ -51,6 +52,19 @@ sub = declare(Op("sub", same_type_rule(*NUMBERS), _numeric(lambda a, b: a - b)))
 mul = declare(Op("mul", same_type_rule(*NUMBERS), _numeric(lambda a, b: a * b), commutative=True))
 div = declare(Op("div", same_type_rule(F64), lambda attrs, a, b: a / b, may_raise=True,
                  doc="True division of floats; ZeroDivisionError on a zero divisor."))
+
+
+def _ieee_div(attrs: dict[str, Any], a: float, b: float) -> float:
+    if b != 0.0:
+        return a / b
+    if a != a or a == 0.0:
+        return math.nan
+    return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
+fdiv = declare(Op("fdiv", same_type_rule(F64), _ieee_div,
+                  doc="IEEE division (x/0 is inf or nan, never an exception): numpy's "
+                      "semantics, and what derivative rules use."))
 floordiv = declare(Op("floordiv", same_type_rule(*NUMBERS), _numeric(lambda a, b: a // b),
                       may_raise=True))
 mod = declare(Op("mod", same_type_rule(*NUMBERS), _numeric(lambda a, b: a % b), may_raise=True,
@@ -160,7 +174,8 @@ def def_partials(op: Op, partials) -> None:
 
     def vjp(b, attrs, xs, ys, cts):
         ds = partials(b, attrs, xs, ys[0])
-        return [None if d is None else b.apply(mul, cts[0], d) for d in ds]
+        return [None if d is None or _is_constant(x) else b.apply(mul, cts[0], d)
+                for x, d in zip(xs, ds)]
 
     op.jvp, op.vjp = jvp, vjp
 
@@ -198,9 +213,16 @@ def _neg_vjp(b, attrs, xs, ys, cts):
     return [b.apply(neg, cts[0])]
 
 
+def _is_constant(v) -> bool:
+    """A value defined by a `const` node: its cotangent is never needed."""
+    owner = getattr(v, "owner", None)
+    return getattr(owner, "op", None) is const
+
+
 def_partials(mul, lambda b, attrs, xs, y: [xs[1], xs[0]])
-def_partials(div, lambda b, attrs, xs, y: [
-    b.apply(div, b.const(1.0), xs[1]), b.apply(neg, b.apply(div, y, xs[1]))])
+for _division in (div, fdiv):
+    def_partials(_division, lambda b, attrs, xs, y: [
+        b.apply(fdiv, b.const(1.0), xs[1]), b.apply(neg, b.apply(fdiv, y, xs[1]))])
 def_partials(mod, lambda b, attrs, xs, y: [
     b.const(1.0), b.apply(neg, b.apply(floordiv, xs[0], xs[1]))])
 

@@ -144,7 +144,7 @@ def _rules():
         return b.apply(a.mul, x, y)
 
     def div(b, x, y):
-        return b.apply(a.div, x, y)
+        return b.apply(a.fdiv, x, y)
 
     def inv_sqrt(b, x):  # 1 / sqrt(x)
         return div(b, c(b, 1.0), b.apply(f["sqrt"], x))
@@ -198,6 +198,8 @@ def _rules():
     a.pick_rules(f["fmin"], lambda b, x, y: b.apply(a.lt, y, x))
     a.pick_rules(f["fmax"], lambda b, x, y: b.apply(a.gt, y, x))
     piecewise_constant(f["floor"], f["ceil"], f["trunc"])
+    a.def_partials(f["lgamma"], lambda b, attrs, xs, y: [digamma(b, xs[0])])
+    a.def_partials(f["gamma"], lambda b, attrs, xs, y: [mul(b, y, digamma(b, xs[0]))])
 
     @math_check.def_jvp
     def _check_jvp(b, attrs, xs, ys, ts):
@@ -206,6 +208,46 @@ def _rules():
     @math_check.def_vjp
     def _check_vjp(b, attrs, xs, ys, cts):
         return [cts[0]] + [None] * (len(xs) - 1)
+
+
+# Bernoulli numbers B2, B4, ..., B14 for the asymptotic series of digamma.
+BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6)
+DIGAMMA_SHIFT = 8.0
+
+
+def digamma(b, x):
+    """psi(x) = d lgamma(x) / dx, built from other ops (so that its own
+    derivatives come from differentiating this graph): the reflection
+    psi(x) = psi(1 - x) - pi / tan(pi x) below 1/2, the recurrence
+    psi(y) = psi(y + 1) - 1/y up to y >= 8, then the asymptotic series
+    log y - 1/(2y) - sum B2k / (2k y^2k)."""
+    from adjit.ir.core import Region
+    from adjit.ir.ops import arith as a
+    from adjit.ir.ops.control import while_
+
+    f = FUNCTIONS
+    c = b.const
+    reflect = b.apply(a.lt, x, c(0.5))
+    y0 = b.apply(a.select, reflect, b.apply(a.sub, c(1.0), x), x)
+    cond = Region([F64, F64])
+    with b.at(cond):
+        cond.yields = [b.apply(a.lt, cond.args[0], c(DIGAMMA_SHIFT))]
+    body = Region([F64, F64])
+    with b.at(body):
+        y, acc = body.args
+        body.yields = [b.apply(a.add, y, c(1.0)),
+                       b.apply(a.sub, acc, b.apply(a.fdiv, c(1.0), y))]
+    y, acc = b.node(while_, [y0, c(0.0)], [F64, F64], regions=[cond, body]).results
+    inv2 = b.apply(a.fdiv, c(1.0), b.apply(a.mul, y, y))
+    series, power = c(0.0), c(1.0)
+    for k, bern in enumerate(BERNOULLI, start=1):
+        power = b.apply(a.mul, power, inv2)
+        series = b.apply(a.add, series, b.apply(a.mul, c(bern / (2 * k)), power))
+    psi = b.apply(a.sub, b.apply(f["log"], y), b.apply(a.fdiv, c(0.5), y))
+    psi = b.apply(a.add, b.apply(a.sub, psi, series), acc)
+    pix = b.apply(a.mul, c(math.pi), x)
+    reflected = b.apply(a.sub, psi, b.apply(a.fdiv, c(math.pi), b.apply(f["tan"], pix)))
+    return b.apply(a.select, reflect, reflected, psi)
 
 
 _rules()

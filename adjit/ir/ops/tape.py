@@ -62,3 +62,38 @@ tape_new = declare(Op("tape_new", _typed_by_builder, _new, structured=True,
 tape_push = declare(Op("tape_push", _push_rule, _push, may_raise=True,
                        doc="Push one record; MemoryError past the tape limit."))
 tape_pop = declare(Op("tape_pop", _pop_rule, _pop, doc="Pop the last record."))
+
+
+# --- derivative rules --------------------------------------------------------
+# The tangent of a tape is a tape of the records' tangents (forward over
+# reverse: `jvp` of a `vjp` graph). Fields without a tangent (ints, bools)
+# repeat the primal value, so records keep one layout.
+
+def _tangent_or_zero(b, t, x):
+    from adjit.ir.ops.array import zeros_like
+    from adjit.ir.types import F64, ArrayType
+
+    if t is not None:
+        return t
+    if isinstance(x.type, ArrayType):
+        return zeros_like(b, x)
+    if isinstance(x.type, TapeType):
+        return b.node(tape_new, [b.const(0)], [x.type]).result
+    return b.const(0.0) if x.type == F64 else x
+
+
+@tape_new.def_jvp
+def _new_jvp(b, attrs, xs, ys, ts):
+    return [b.node(tape_new, [xs[0]], [ys[0].type]).result]
+
+
+@tape_push.def_jvp
+def _push_jvp(b, attrs, xs, ys, ts):
+    fields = [_tangent_or_zero(b, t, x) for t, x in zip(ts, xs)]
+    return [b.apply(tape_push, *fields)]
+
+
+@tape_pop.def_jvp
+def _pop_jvp(b, attrs, xs, ys, ts):
+    tangent = _tangent_or_zero(b, ts[0], xs[0])
+    return list(b.node(tape_pop, [tangent], [y.type for y in ys]).results)

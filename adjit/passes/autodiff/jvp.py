@@ -16,15 +16,23 @@ from adjit.ir import ops
 from adjit.ir.builder import Builder
 from adjit.ir.core import Function, Node, Region, Value
 from adjit.ir.ops.array import zeros_like
-from adjit.ir.types import ArrayType, Type, is_differentiable
+from adjit.ir.types import ArrayType, TapeType, Type, is_differentiable as _differentiable
 
 MAX_FIXPOINT = 64
+
+
+def is_differentiable(t: Type) -> bool:
+    """Values of these types get tangents here: floats, float arrays, and
+    tapes (whose tangent is the tape of their records' tangents)."""
+    return _differentiable(t) or isinstance(t, TapeType)
 
 
 def zero_of(b: Builder, primal: Value) -> Value:
     """A materialized zero tangent (or cotangent) for `primal`."""
     if isinstance(primal.type, ArrayType):
         return zeros_like(b, primal)
+    if isinstance(primal.type, TapeType):
+        return b.node(ops.tape_new, [b.const(0)], [primal.type]).result
     return b.const(0.0)
 
 
@@ -57,7 +65,9 @@ class JVPTransform:
                      attrs=dict(node.attrs), hints=[v.hint for v in node.results])
         self.primal.update(zip(node.results, new.results))
         ts = [self.tangent.get(v) for v in node.operands]
-        if all(t is None for t in ts) or not any(is_differentiable(r.type) for r in node.results):
+        creates_tape = any(isinstance(r.type, TapeType) for r in node.results)
+        if not creates_tape and (all(t is None for t in ts)
+                                 or not any(is_differentiable(r.type) for r in node.results)):
             return
         if node.op.jvp is None:
             raise UnsupportedError(f"differentiating {node.op.name} is not supported",

@@ -320,16 +320,20 @@ class VJPTransform:
             self.accumulate(b, ct, v, r, env)
 
 
-def vjp_function(fn: Function, wrt: list[int], name: str | None = None) -> Function:
+def vjp_function(fn: Function, wrt: list[int], name: str | None = None,
+                 of: list[int] | None = None) -> Function:
     """The fused reverse-mode graph of `fn`: parameters `(primals..., output
     cotangents...)`, results `(primal results..., cotangents of wrt...)`.
-    One output cotangent per differentiable returned value."""
+    One output cotangent per differentiable returned value (or per returned
+    value listed in `of`)."""
     for k in wrt:
         if not is_differentiable(fn.params[k].type):
             raise ValueError(f"parameter {k} of {fn.origin or fn.name} has type "
                              f"{fn.params[k].type}, which has no derivative")
     returned = fn.body.yields[:len(fn.returned_types)]
-    outputs = [v for v in returned if is_differentiable(v.type)]
+    if of is None:
+        of = [k for k, v in enumerate(returned) if is_differentiable(v.type)]
+    outputs = [returned[k] for k in of]
     params = fn.params
     body = Region([p.type for p in params] + [v.type for v in outputs],
                   [p.hint for p in params] + ["ct" if len(outputs) == 1 else f"ct{k}"
