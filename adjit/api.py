@@ -103,6 +103,7 @@ class Staged:
         self.options = dict(options or {})
         self.static_argnums = tuple(static_argnums)
         self.cache: dict[tuple, Callable[..., Any]] = {}
+        self.derived: dict[tuple, Staged] = {}
         self.lock = threading.Lock()
         self.__adjit_function__ = fn
         if hasattr(fn, "__name__"):
@@ -112,6 +113,16 @@ class Staged:
         """This function with one more transformation."""
         return Staged(self.fn, self.steps + (step,), structure, self.backend, self.options,
                       self.static_argnums)
+
+    def derive_cached(self, key: tuple, make_step: Callable[[], Step]) -> "Staged":
+        """A derived function kept on this one, so its compiled
+        specializations are reused across calls (`jvp`, `vjp`)."""
+        with self.lock:
+            derived = self.derived.get(key)
+            if derived is None:
+                derived = self.derive(make_step(), lambda flat: flat)
+                self.derived[key] = derived
+        return derived
 
     def signature(self, values: list[Any]) -> tuple:
         key = []
@@ -279,8 +290,6 @@ def jvp(fn: Any, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, 
     """(f(*primals), the derivative of f at primals in the direction tangents).
 
     Tangents of int and bool arguments are ignored (they have no derivative)."""
-    from adjit.passes.autodiff.compose import jvp_graph
-
     staged = _staged(fn)
     values = bind_arguments(staged.target, list(primals))
     wrt = [k for k, v in enumerate(values) if is_differentiable(type_of(v))]
@@ -289,53 +298,63 @@ def jvp(fn: Any, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, 
                         f"{len(tangents)}")
     tangent_values = [np.asarray(tangents[k], dtype=np.float64) if isinstance(values[k], np.ndarray)
                       else float(tangents[k]) for k in wrt if k < len(tangents)]
-    n_out: list[int] = []
-
-    def step(f: Function) -> Function:
-        n_out[:] = [len(f.returned_types),
-                    sum(1 for t in f.returned_types if is_differentiable(t))]
-        return jvp_graph(f, wrt)
-
-    derived = staged.derive(step, lambda flat: flat)
-    flat = _call_extended(derived, values, tangent_values)
-    outs, tans = flat[:n_out[0]], flat[n_out[0]:n_out[0] + n_out[1]]
-    return single(outs), single(tans)
+    derived = staged.derive_cached(("jvp", tuple(wrt)), lambda: _JVPStep(wrt))
+    runner, n_ret, n_diff = derived.steps[-1].specialize(derived, values)
+    out = runner(*values, *tangent_values)
+    flat = list(out) if isinstance(out, tuple) else [out]
+    return staged.structure(flat[:n_ret]), single(flat[n_ret:n_ret + n_diff])
 
 
-def _call_extended(staged: Staged, values: list[Any], extra: list[Any]) -> list[Any]:
-    """Call a transformed function whose IR takes extra parameters after the
-    user's (tangents, cotangents)."""
-    runner = staged.specialization(values)
-    out = runner(*values, *extra)
-    return list(out) if isinstance(out, tuple) else [out]
+class _JVPStep:
+    """The IR step of `jvp`, remembering the result counts per signature."""
+
+    def __init__(self, wrt: list[int]):
+        self.wrt = wrt
+        self.counts: tuple[int, int] = (0, 0)
+        self.runners: dict[tuple, Any] = {}
+
+    def __call__(self, fn: Function) -> Function:
+        from adjit.passes.autodiff.compose import jvp_graph
+
+        self.counts = (len(fn.returned_types),
+                       sum(1 for t in fn.returned_types if is_differentiable(t)))
+        return jvp_graph(fn, self.wrt)
+
+    def specialize(self, staged: "Staged", values: list[Any]):
+        key = staged.signature(values)
+        if key not in self.runners:
+            runner = staged.specialization(values)
+            self.runners[key] = (runner, *self.counts)
+        return self.runners[key]
 
 
 def vjp(fn: Any, *primals: Any) -> tuple[Any, Callable[..., tuple]]:
     """(f(*primals), vjp_fn): vjp_fn(cotangent) returns one cotangent per
-    primal (None for int and bool arguments), as a tuple."""
-    from adjit.passes.autodiff.vjp import vjp_function
+    primal (None for int and bool arguments), as a tuple.
 
+    The forward graph runs now and returns the residuals (straight-line
+    values and loop tapes); vjp_fn runs the compiled adjoint graph on them.
+    """
     staged = _staged(fn)
-    values = bind_arguments(staged.target, list(primals))
+    # The adjoint is taken at the arguments as they are now, even if the
+    # function writes to its array arguments.
+    values = [v.copy() if isinstance(v, np.ndarray) else v
+              for v in bind_arguments(staged.target, list(primals))]
     wrt = [k for k, v in enumerate(values) if is_differentiable(type_of(v))]
-    shape: list[int] = []
-
-    def step(f: Function) -> Function:
-        shape[:] = [len(f.returned_types)]
-        return vjp_function(f, wrt)
-
-    derived = staged.derive(step, lambda flat: flat)
-    # The function may write to its array arguments: the adjoint runs from
-    # the arguments as they were before the call, as the derivative is taken there.
-    values = [v.copy() if isinstance(v, np.ndarray) else v for v in values]
-    primal_out = staged(*[v.copy() if isinstance(v, np.ndarray) else v for v in values])
+    forward = staged.derive_cached(("vjp", tuple(wrt)), lambda: _SplitStep(wrt))
+    run_forward, adjoint, n_ret, n_res = forward.steps[-1].specialize(forward, values)
+    flat = run_forward(*values)
+    flat = list(flat) if isinstance(flat, tuple) else [flat]
+    primal_out = staged.structure(flat[:n_ret])
+    residuals = flat[n_ret:n_ret + n_res]
 
     def vjp_fn(cotangent: Any) -> tuple:
         cts = list(cotangent) if isinstance(cotangent, tuple) else [cotangent]
         cts = [np.asarray(c, dtype=np.float64) if isinstance(c, np.ndarray) else float(c)
                for c in cts]
-        flat = _call_extended(derived, values, cts)
-        grads = flat[shape[0]:shape[0] + len(wrt)]
+        saved = [_fresh_residual(r) for r in residuals]  # vjp_fn may be called again
+        grads = adjoint(*saved, *cts)
+        grads = list(grads) if isinstance(grads, tuple) else [grads]
         out: list[Any] = [None] * len(primals)
         for k, g in zip(wrt, grads):
             if k < len(primals):
@@ -343,6 +362,38 @@ def vjp(fn: Any, *primals: Any) -> tuple[Any, Callable[..., tuple]]:
         return tuple(out)
 
     return primal_out, vjp_fn
+
+
+def _fresh_residual(value: Any) -> Any:
+    """A residual the adjoint may consume (tapes are popped): a copy of it."""
+    copy = getattr(value, "copy", None)
+    return copy() if copy is not None and not isinstance(value, np.ndarray) else value
+
+
+class _SplitStep:
+    """The IR step of `vjp`: the forward graph, remembering the adjoint graph
+    and compiling it beside the forward one, once per signature."""
+
+    def __init__(self, wrt: list[int]):
+        self.wrt = wrt
+        self.split: dict[tuple, Any] = {}
+        self.current: Any = None
+
+    def __call__(self, fn: Function) -> Function:
+        from adjit.passes.autodiff.split import split_vjp
+
+        self.current = (split_vjp(fn, self.wrt), len(fn.returned_types))
+        return self.current[0].forward
+
+    def specialize(self, staged: "Staged", values: list[Any]):
+        key = staged.signature(values)
+        if key not in self.split:
+            run_forward = staged.specialization(values)
+            parts, n_ret = self.current
+            adj = parts.adjoint
+            adjoint = staged._compile(Module({adj.name: adj}, adj.name, adj.source))
+            self.split[key] = (run_forward, adjoint, n_ret, parts.residual_count)
+        return self.split[key]
 
 
 def make_ir(fn: Any) -> Callable[..., Module]:

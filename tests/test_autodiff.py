@@ -265,3 +265,21 @@ def test_grad_of_non_scalar_is_a_clear_error():
     with pytest.raises(TypeError, match="has_aux=True"):
         run(adjit.grad(f))(1.0)
     assert run(adjit.grad(f, has_aux=True))(2.0) == (1.0, 2.0)
+
+
+def test_vjp_runs_the_adjoint_graph_on_saved_residuals():
+    from adjit.ir.types import TapeType
+    from adjit.passes.autodiff.split import split_vjp
+    from adjit.passes.inline import inline_calls
+
+    module = adjit.make_ir(logistic_while)(0.3, 4)
+    inline_calls(module)
+    parts = split_vjp(module.entry_function, [0])
+    residual_types = parts.forward.result_types[1:1 + parts.residual_count]
+    assert any(isinstance(t, TapeType) for t in residual_types)  # the loop's tape
+    assert [p.type for p in parts.adjoint.params][:parts.residual_count] == residual_types
+    out, vjp_fn = adjit.vjp(run(logistic_while), 0.3, 4)
+    assert out == pytest.approx(logistic_while(0.3, 4))
+    first = vjp_fn(1.0)
+    assert first[0] == pytest.approx(DL[4](0.3), rel=1e-9) and first[1] is None
+    assert vjp_fn(2.0)[0] == pytest.approx(2 * first[0], rel=1e-15)  # callable again

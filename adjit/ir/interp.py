@@ -13,7 +13,7 @@ import numpy as np
 
 from adjit.errors import SourceFile, runtime_error
 from adjit.ir.core import Function, Module, Node, Region, Value
-from adjit.ir.types import BOOL, F64, I64, ArrayType, Type
+from adjit.ir.types import BOOL, F64, I64, ArrayType, TapeType, Type
 
 PROGRAM_ERRORS = (ArithmeticError, ValueError, IndexError)
 
@@ -31,7 +31,9 @@ def to_python(value: Any, type: Type) -> Any:
     if type == BOOL:
         return bool(value)
     if isinstance(type, ArrayType):
-        return np.asarray(value, dtype=np.float64)
+        return np.array(value, dtype=np.float64)  # a copy: writes come back via `writes`
+    if isinstance(type, TapeType):
+        return value  # a residual handed back by a forward graph
     raise TypeError(f"cannot pass a value of type {type}")
 
 

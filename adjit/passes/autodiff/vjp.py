@@ -326,6 +326,14 @@ def vjp_function(fn: Function, wrt: list[int], name: str | None = None,
     cotangents...)`, results `(primal results..., cotangents of wrt...)`.
     One output cotangent per differentiable returned value (or per returned
     value listed in `of`)."""
+    fused, _, _ = build_vjp(fn, wrt, of, name)
+    return fused
+
+
+def build_vjp(fn: Function, wrt: list[int], of: list[int] | None = None,
+              name: str | None = None) -> tuple[Function, int, int]:
+    """The fused graph, the number of its top-level nodes that form the
+    forward part, and the number of output cotangents."""
     for k in wrt:
         if not is_differentiable(fn.params[k].type):
             raise ValueError(f"parameter {k} of {fn.origin or fn.name} has type "
@@ -342,6 +350,7 @@ def vjp_function(fn: Function, wrt: list[int], name: str | None = None,
     b = Builder(body, fn.span)
     transform = VJPTransform(fn)
     transform.forward(b, fn.body, env)
+    boundary = len(body.nodes)
     ct: dict = {}
     for v, c in zip(outputs, body.args[len(params):]):
         transform.accumulate(b, ct, v, c, env)
@@ -350,5 +359,6 @@ def vjp_function(fn: Function, wrt: list[int], name: str | None = None,
              for k in wrt]
     written = fn.body.yields[len(fn.returned_types):]
     body.yields = [env.get(v, v) for v in returned] + grads + [env.get(v, v) for v in written]
-    return Function(name or f"{fn.name}.vjp", body, [v.type for v in body.yields], fn.span,
-                    fn.source, origin=fn.origin, writes=list(fn.writes))
+    fused = Function(name or f"{fn.name}.vjp", body, [v.type for v in body.yields], fn.span,
+                     fn.source, origin=fn.origin, writes=list(fn.writes))
+    return fused, boundary, len(outputs)
