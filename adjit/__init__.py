@@ -4,8 +4,8 @@ Plain Python functions of floats, ints and float64 arrays are parsed (never
 executed), lowered to a typed SSA graph IR, differentiated as graph
 transformations, optimized and compiled to native code.
 """
-from adjit.api import (grad, hessian, interpret, jacfwd, jacobian, jacrev, jit, jvp, make_ir,
-                       value_and_grad, vjp)
+from adjit.api import (check_grad, grad, hessian, interpret, jacfwd, jacobian, jacrev, jit, jvp,
+                       make_ir, value_and_grad, vjp)
 from adjit.errors import (AdjitError, AdjitNameError, AdjitSyntaxError, AdjitTypeError,
                           InternalError, UnsupportedError)
 
@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "jit", "grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "jacobian", "hessian",
+    "check_grad",
     "make_ir", "interpret",
     "AdjitError", "AdjitNameError", "AdjitSyntaxError", "AdjitTypeError", "InternalError",
     "UnsupportedError", "__version__",

@@ -65,6 +65,8 @@ def resolve_target(fn: Any) -> UserFunction:
     """A Python function, an adjit function, or (path, name) in a source file."""
     if isinstance(fn, Staged):
         return fn.target
+    if isinstance(fn, UserFunction):
+        return fn
     if isinstance(fn, (tuple, list)):
         path, name = fn
         scope = scope_for_file(path)
@@ -396,6 +398,61 @@ class _SplitStep:
         return self.split[key]
 
 
+def finite_difference_step(x: float) -> float:
+    """Central-difference step for an input of this size: about the cube root
+    of machine epsilon, relative to |x| (1e-6 * max(1, |x|)), which balances
+    truncation error (O(h^2)) and rounding error (O(eps / h))."""
+    return 1e-6 * max(1.0, abs(x))
+
+
+def check_grad(fn: Any, *args: Any, argnums: int | Sequence[int] | None = None) -> dict:
+    """Compare reverse mode, forward mode and central finite differences.
+
+    Returns the largest relative errors (`reverse_vs_fd`, `forward_vs_fd`,
+    `forward_vs_reverse`) and the three Jacobians (by argument), as a dict.
+    """
+    staged = _staged(fn)
+    values = bind_arguments(staged.target, list(args))
+    if argnums is None:
+        argnums = [k for k, v in enumerate(values[:len(args)])
+                   if is_differentiable(type_of(v))]
+    nums, _ = _argnums(argnums)
+    reverse = jacrev(staged, tuple(nums))(*values)
+    forward = jacfwd(staged, tuple(nums))(*values)
+    if isinstance(reverse, tuple) and len(reverse) and isinstance(reverse[0], tuple):
+        raise TypeError("check_grad compares functions with one differentiable result")
+    fd = []
+    for k in nums:
+        x = np.asarray(values[k], dtype=np.float64)
+        columns = []
+        for index in np.ndindex(*x.shape):
+            h = finite_difference_step(float(x[index]))
+            up, down = list(values), list(values)
+            if x.ndim:
+                up[k], down[k] = x.copy(), x.copy()
+                up[k][index] += h
+                down[k][index] -= h
+            else:
+                up[k], down[k] = float(x) + h, float(x) - h
+            hi = np.asarray(staged(*up), dtype=np.float64)
+            lo = np.asarray(staged(*down), dtype=np.float64)
+            columns.append((hi - lo) / (2 * h))
+        stacked = np.stack(columns, axis=-1) if columns else np.zeros(0)
+        fd.append(stacked.reshape(np.shape(stacked)[:-1] + x.shape) if x.ndim else stacked[..., 0])
+    reverse = list(reverse) if isinstance(reverse, tuple) else [reverse]
+    forward = list(forward) if isinstance(forward, tuple) else [forward]
+
+    def worst(a: list, b: list) -> float:
+        errors = [np.max(np.abs(np.asarray(x) - np.asarray(y)) /
+                         np.maximum(1.0, np.abs(np.asarray(y))), initial=0.0)
+                  for x, y in zip(a, b)]
+        return float(max(errors, default=0.0))
+
+    return {"reverse_vs_fd": worst(reverse, fd), "forward_vs_fd": worst(forward, fd),
+            "forward_vs_reverse": worst(forward, reverse),
+            "reverse": reverse, "forward": forward, "finite_differences": fd}
+
+
 def make_ir(fn: Any) -> Callable[..., Module]:
     """`make_ir(f)(*args)`: the IR module of `f` (or of a transformed adjit
     function) specialized on `args`' types, as `jax.make_jaxpr`."""
@@ -410,4 +467,4 @@ def interpret(fn: Any) -> Callable[..., Any]:
 
 
 __all__ = ["jit", "grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "jacobian",
-           "hessian", "make_ir", "interpret", "Staged"]
+           "hessian", "check_grad", "make_ir", "interpret", "Staged"]

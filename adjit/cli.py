@@ -159,7 +159,10 @@ def cmd_dump(args: argparse.Namespace) -> int:
     from adjit import dump
 
     target = load_target(args.file, args.func)
-    text = dump.render(target, args.stage, args.format, example_values(target, args))
+    values = example_values(target, args)
+    if args.stage in ("jvp", "grad", "fwd", "adj"):
+        values = floats_for_differentiation(values, wrt_argnums(target, args))
+    text = dump.render(target, args.stage, args.format, values, wrt_argnums(target, args))
     if args.output:
         mode = "wb" if isinstance(text, bytes) else "w"
         with open(args.output, mode) as f:
@@ -169,6 +172,105 @@ def cmd_dump(args: argparse.Namespace) -> int:
             raise UsageError(f"--format {args.format} is binary: give -o FILE")
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return EXIT_OK
+
+
+def wrt_argnums(target, args: argparse.Namespace) -> list[int] | None:
+    """`--wrt x1,x2` as parameter positions (None: every float parameter)."""
+    names = [p.name for p in target.definition.params]
+    if not getattr(args, "wrt", None):
+        return None
+    out = []
+    for name in args.wrt.split(","):
+        name = name.strip()
+        if name not in names:
+            raise UsageError(f"--wrt: no parameter named {name!r} (parameters: "
+                             f"{', '.join(names)})")
+        out.append(names.index(name))
+    return out
+
+
+def floats_for_differentiation(values: list[Any], wrt: list[int] | None) -> list[Any]:
+    """Integers written at the point are floats where they are differentiated:
+    the --wrt parameters, or every number when none of them is a float
+    (`--at 2,5` means the point (2.0, 5.0))."""
+    values = list(values)
+    if wrt is None and not any(isinstance(v, (float, np.ndarray)) for v in values):
+        wrt = list(range(len(values)))
+    for k in wrt or []:
+        if k < len(values) and isinstance(values[k], int) and not isinstance(values[k], bool):
+            values[k] = float(values[k])
+    return values
+
+
+def point(target, args: argparse.Namespace) -> tuple[list[Any], list[int]]:
+    """The values of `--at` and the positions to differentiate."""
+    if not args.at:
+        raise UsageError("give the point with --at, e.g. --at 2,5 or --at x1=2 x2=5")
+    values = parse_arguments(split_at(args.at), [p.name for p in target.definition.params])
+    from adjit.api import is_differentiable, type_of
+
+    wrt = wrt_argnums(target, args)
+    values = floats_for_differentiation(values, wrt)
+    if wrt is None:
+        wrt = [k for k, v in enumerate(values) if is_differentiable(type_of(v))]
+    if not wrt:
+        raise UsageError("no float argument to differentiate (write 2.0, not 2)")
+    for k in wrt:
+        if k >= len(values):
+            raise UsageError(f"--wrt {target.definition.params[k].name}: no value given for it")
+    return values, wrt
+
+
+def staged_for(target, args: argparse.Namespace):
+    from adjit.api import Staged
+
+    return Staged(target, backend="interp" if getattr(args, "interp", False) else "native")
+
+
+def cmd_grad(args: argparse.Namespace) -> int:
+    import adjit
+
+    target = load_target(args.file, args.func)
+    values, wrt = point(target, args)
+    f = staged_for(target, args)
+    if args.mode == "reverse":
+        value, grads = adjit.value_and_grad(f, argnums=tuple(wrt))(*values)
+    else:
+        value = f(*values)
+        jac = adjit.jacfwd(f, argnums=tuple(wrt))(*values)
+        grads = jac if isinstance(jac, tuple) else (jac,)
+    names = [target.definition.params[k].name for k in wrt]
+    print(f"value: {format_result(value)}")
+    for name, g in zip(names, grads):
+        print(f"d/d{name}: {format_result(g)}")
+    return EXIT_OK
+
+
+def cmd_jacobian(args: argparse.Namespace) -> int:
+    import adjit
+
+    target = load_target(args.file, args.func)
+    values, wrt = point(target, args)
+    f = staged_for(target, args)
+    jacobian = {"forward": adjit.jacfwd, "reverse": adjit.jacrev}.get(args.mode, adjit.jacobian)
+    jac = jacobian(f, argnums=tuple(wrt))(*values)
+    names = [target.definition.params[k].name for k in wrt]
+    for name, j in zip(names, jac):
+        print(f"d/d{name}:\n{format_result(j)}")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    import adjit
+
+    target = load_target(args.file, args.func)
+    values, wrt = point(target, args)
+    report = adjit.check_grad(staged_for(target, args), *values, argnums=tuple(wrt))
+    for key in ("reverse_vs_fd", "forward_vs_fd", "forward_vs_reverse"):
+        print(f"{key.replace('_', ' ')}: {report[key]:.3e}")
+    ok = max(report["reverse_vs_fd"], report["forward_vs_fd"]) <= args.tolerance
+    print("ok" if ok else f"FAILED: errors above {args.tolerance:g}")
+    return EXIT_OK if ok else EXIT_USER
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -202,13 +304,47 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--interp", action="store_true", help="use the reference interpreter")
     run.set_defaults(handler=cmd_run)
 
+    def differentiation_args(p: argparse.ArgumentParser, modes: tuple[str, ...]) -> None:
+        p.add_argument("file")
+        p.add_argument("func")
+        p.add_argument("--at", nargs="+", metavar="VALUE", required=True,
+                       help="the point: 2,5 or x1=2 x2=5 (arrays as 1,2,3 or .npy files)")
+        p.add_argument("--wrt", help="parameters to differentiate, e.g. x1,x2 (default: every "
+                                     "float parameter)")
+        p.add_argument("--mode", choices=modes, default=modes[0])
+        p.add_argument("--interp", action="store_true", help="use the reference interpreter")
+
+    grad = sub.add_parser("grad", help="value and gradient of a function at a point",
+                          description="Print the value of FUNC and its derivatives with "
+                                      "respect to the --wrt parameters at --at.")
+    differentiation_args(grad, ("reverse", "forward"))
+    grad.set_defaults(handler=cmd_grad)
+
+    jacobian = sub.add_parser("jacobian", help="Jacobian of a function at a point",
+                              description="Print the Jacobian of FUNC at --at (auto: forward "
+                                          "mode when there are more outputs than inputs).")
+    differentiation_args(jacobian, ("auto", "forward", "reverse"))
+    jacobian.set_defaults(handler=cmd_jacobian)
+
+    check = sub.add_parser("check", help="gradient check: reverse, forward, finite differences",
+                           description="Compare reverse mode, forward mode and central finite "
+                                       "differences at --at; exit 1 if they disagree.")
+    differentiation_args(check, ("all",))
+    check.add_argument("--tolerance", type=float, default=1e-6,
+                       help="largest relative error accepted (default 1e-6)")
+    check.set_defaults(handler=cmd_check)
+
     dump = sub.add_parser("dump", help="print a compilation stage of a function",
                           description="Print the syntax tree or the IR of FUNC (default: the "
                                       "last function of FILE), specialized on argument types.")
     dump.add_argument("file")
     dump.add_argument("func", nargs="?")
-    dump.add_argument("--stage", default="ir", choices=("parsed", "ir"),
-                      help="parsed: the syntax tree; ir: the typed IR (default)")
+    dump.add_argument("--stage", default="ir",
+                      choices=("parsed", "ir", "jvp", "grad", "fwd", "adj", "llvm", "asm"),
+                      help="parsed: the syntax tree; ir: the typed IR (default); jvp: forward "
+                           "mode; grad: the fused reverse-mode gradient; fwd/adj: the forward "
+                           "and adjoint graphs of vjp; llvm/asm: the compiled code")
+    dump.add_argument("--wrt", help="parameters to differentiate for the AD stages")
     dump.add_argument("--format", default="text", choices=("text", "json", "graphml", "dot",
                                                            "svg", "png"))
     dump.add_argument("--at", nargs="+", metavar="VALUE",

@@ -45,15 +45,49 @@ def format_tree(node: Any, indent: int = 0) -> str:
     return "\n".join(lines)
 
 
-def render(target, stage: str, fmt: str, example_args: list[Any]) -> str | bytes:
+STAGES = ("parsed", "ir", "jvp", "grad", "fwd", "adj", "llvm", "asm")
+
+
+def stage_module(target, stage: str, example_args: list[Any], wrt: list[int] | None = None):
+    """The IR module of a stage: `ir` (as lowered), `jvp` (forward mode),
+    `grad` (the fused reverse-mode gradient), `fwd` / `adj` (the forward and
+    adjoint graphs that `vjp` runs)."""
+    from adjit.api import Staged, bind_arguments, is_differentiable, type_of
+    from adjit.ir.core import Module
+    from adjit.passes.autodiff.compose import grad_graph, jvp_graph
+    from adjit.passes.autodiff.split import split_vjp
+
+    staged = Staged(target)
+    values = bind_arguments(staged.target, example_args)
+    if wrt is None:
+        wrt = [k for k, v in enumerate(values) if is_differentiable(type_of(v))]
+    steps = {
+        "ir": None,
+        "jvp": lambda f: jvp_graph(f, wrt),
+        "grad": lambda f: grad_graph(f, wrt),
+        "fwd": lambda f: split_vjp(f, wrt).forward,
+        "adj": lambda f: split_vjp(f, wrt).adjoint,
+    }
+    step = steps[stage]
+    derived = staged if step is None else staged.derive(step, lambda flat: flat)
+    module, _ = derived._lower(values)
+    return Module(module.functions, module.entry, module.source)
+
+
+def render(target, stage: str, fmt: str, example_args: list[Any],
+           wrt: list[int] | None = None) -> str | bytes:
     if stage == "parsed":
         if fmt != "text":
             raise ValueError("the parsed stage is printed as text only")
         return format_tree(target.definition) + "\n"
-    from adjit.api import lower_call
+    if stage in ("llvm", "asm"):
+        if fmt != "text":
+            raise ValueError(f"the {stage} stage is printed as text only")
+        from adjit.backend.llvm.engine import compile_module
 
-    module, _ = lower_call(target, example_args)
-    return render_module(module, fmt)
+        compiled = compile_module(stage_module(target, "ir", example_args))
+        return compiled.llvm_ir() if stage == "llvm" else compiled.assembly()
+    return render_module(stage_module(target, stage, example_args, wrt), fmt)
 
 
 def render_module(module, fmt: str) -> str | bytes:

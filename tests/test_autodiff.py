@@ -283,3 +283,12 @@ def test_vjp_runs_the_adjoint_graph_on_saved_residuals():
     first = vjp_fn(1.0)
     assert first[0] == pytest.approx(DL[4](0.3), rel=1e-9) and first[1] is None
     assert vjp_fn(2.0)[0] == pytest.approx(2 * first[0], rel=1e-15)  # callable again
+
+
+def test_check_grad_reports_small_errors():
+    report = adjit.check_grad(run(textbook), 2.0, 5.0)
+    assert report["reverse_vs_fd"] < 1e-8 and report["forward_vs_fd"] < 1e-8
+    assert report["forward_vs_reverse"] < 1e-15
+    report = adjit.check_grad(run(rosenbrock), np.array([0.5, -0.2, 1.3]))
+    assert report["reverse_vs_fd"] < 1e-6 and report["forward_vs_reverse"] < 1e-12
+    assert report["reverse"][0].shape == (3,)
