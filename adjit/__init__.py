@@ -6,6 +6,7 @@ transformations, optimized and compiled to native code.
 """
 from adjit.api import (check_grad, grad, hessian, interpret, jacfwd, jacobian, jacrev, jit, jvp,
                        make_ir, value_and_grad, vjp)
+from adjit.trace import trace
 from adjit.errors import (AdjitError, AdjitNameError, AdjitSyntaxError, AdjitTypeError,
                           InternalError, UnsupportedError)
 
@@ -13,7 +14,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "jit", "grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "jacobian", "hessian",
-    "check_grad",
+    "check_grad", "trace",
     "make_ir", "interpret",
     "AdjitError", "AdjitNameError", "AdjitSyntaxError", "AdjitTypeError", "InternalError",
     "UnsupportedError", "__version__",

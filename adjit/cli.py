@@ -273,6 +273,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_USER
 
 
+def cmd_trace(args: argparse.Namespace) -> int:
+    from adjit.trace import trace
+
+    target = load_target(args.file, args.func)
+    values, wrt = point(target, args)
+    if args.mode == "forward" and not args.wrt:
+        wrt = wrt[:1]
+    print(trace(staged_for(target, argparse.Namespace(interp=True)), *values, mode=args.mode,
+                wrt=wrt))
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from adjit import demo
 
@@ -333,6 +345,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--tolerance", type=float, default=1e-6,
                        help="largest relative error accepted (default 1e-6)")
     check.set_defaults(handler=cmd_check)
+
+    trace = sub.add_parser("trace", help="evaluation trace tables, as AD is taught",
+                           description="Print the forward primal trace beside the forward "
+                                       "tangent trace (--mode forward, seeding the first "
+                                       "float parameter or --wrt), or followed by the reverse "
+                                       "adjoint trace (--mode reverse).")
+    differentiation_args(trace, ("forward", "reverse"))
+    trace.set_defaults(handler=cmd_trace)
 
     dump = sub.add_parser("dump", help="print a compilation stage of a function",
                           description="Print the syntax tree or the IR of FUNC (default: the "

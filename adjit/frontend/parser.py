@@ -1,9 +1,9 @@
-"""Parse tree -> the syntax tree of `adjit.frontend.syntax`, with the subset's checks.
+"""Source text -> the syntax tree of `adjit.frontend.syntax`: adjit's entry points.
 
-`parse_tree` (in parse_tree.py) turns text into a Lark parse tree; here
-`_Converter` turns that into syntax dataclasses and rejects, by name and with
-a hint, every construct outside adjit's subset (the grammar parses them on
-purpose, so each gets a message of its own at its own location).
+Lark's LALR parser reads `grammar.lark`, fed by `_Indenter`, a post-lexer that
+applies CPython's rules for indentation and brackets; `convert.Converter`
+turns the parse tree into syntax dataclasses, rejecting what is outside the
+subset; this module assembles modules (imports, constants, functions).
 
 What callers may rely on:
 - every node has a Span in the file (1-based lines and columns, end exclusive);
@@ -11,35 +11,36 @@ What callers may rely on:
   MAX_INDENT levels, so later stages may recurse over the tree;
 - no Lark exception, RecursionError or traceback of adjit escapes: a failure
   is an AdjitSyntaxError (not Python) or UnsupportedError (not adjit's subset)
-  at the user's line. The conversion uses an explicit stack, not recursion.
+  at the user's line.
 """
 from __future__ import annotations
 
-import ast
+import codecs
 import functools
-import warnings
-from collections.abc import Iterable
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 
-from lark import Token, Tree
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
 from adjit.errors import AdjitSyntaxError, SourceFile, Span, UnsupportedError
 from adjit.frontend import syntax as S
-from adjit.frontend.parse_tree import LAYOUT, MAX_INDENT, parse_tree, source_file, token_span, tree_span
+from adjit.frontend.convert import (MAX_EXPR_DEPTH, STRING_MESSAGE, Converter, Docstring,
+                                    token_span, tree_span)
 
 __all__ = ["parse_module", "parse_function_source", "MAX_EXPR_DEPTH", "MAX_INDENT"]
 
-MAX_EXPR_DEPTH = 200  # CPython's own limit on nested parentheses
-INT64_MAX = 2**63 - 1
-ALLOWED_MODULES = frozenset({"math", "numpy", "adjit"})
+MAX_INDENT = 100  # CPython's limit on indentation levels
 # Names accepted as decorators without an import that says they are adjit's.
-ADJIT_DECORATOR_NAMES = frozenset({"adjit", "jit", "grad", "jvp", "vjp", "value_and_grad", "hessian"})
+ADJIT_DECORATOR_NAMES = frozenset({"adjit", "jit", "grad", "value_and_grad", "jvp", "vjp",
+                                   "jacfwd", "jacrev", "jacobian", "hessian"})
 
 
 def parse_module(text: str | bytes, filename: str = "<string>") -> S.Module:
     """Parse a whole module of adjit's subset."""
-    source = source_file(text, filename)
-    return _build_module(parse_tree(source), source)
+    source = _source_file(text, filename)
+    return _build_module(_parse_tree(source), source)
 
 
 def parse_function_source(text: str | bytes, filename: str = "<string>", first_line: int = 1,
@@ -54,571 +55,245 @@ def parse_function_source(text: str | bytes, filename: str = "<string>", first_l
     refer to adjit or its functions in the function's module (e.g. `aj` after
     `import adjit as aj`), accepted as decorators.
     """
-    text = source_file(text, filename).text
+    text = _source_file(text, filename).text
     source = SourceFile(filename, "\n" * (first_line - 1) + text)
-    first_code = next((ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
+    first_code = next((ln for ln in text.splitlines()
+                       if ln.strip() and not ln.lstrip().startswith("#")), "")
     base = first_code[:len(first_code) - len(first_code.lstrip(" \t\f"))]
-    items = [item for item in parse_tree(source, base).children if isinstance(item, Tree)]
+    items = [item for item in _parse_tree(source, base).children if isinstance(item, Tree)]
     if not items:
         raise AdjitSyntaxError("expected a function definition", source, Span(first_line, 1))
     if len(items) > 1 or items[0].data not in ("funcdef", "decorated", "async_stmt"):
         raise UnsupportedError("expected the source of exactly one function definition (`def`)",
                                source, tree_span(items[0]))
-    function = _Converter(source, ADJIT_DECORATOR_NAMES | set(adjit_names)).convert(items[0])
+    function = Converter(source, ADJIT_DECORATOR_NAMES | set(adjit_names)).convert(items[0])
     return S.Module(source, {function.name: function}, {})
 
 
-# --- parse tree -> syntax tree -----------------------------------------------
+# --- text -> parse tree ---------------------------------------------------------
 
-@dataclass
-class _StringLit:
-    """A string literal: allowed as a docstring, rejected anywhere else."""
-
-    span: Span
-    pieces: list[str]
-
-    def kind(self) -> str:
-        prefixes = {p[:p.index(p[-1])].lower() for p in self.pieces}
-        if any("f" in p for p in prefixes):
-            return "f-strings"
-        return "bytes literals" if any("b" in p for p in prefixes) else "string literals"
-
-
-@dataclass
-class _Docstring:
-    span: Span
-    value: str
-
-
-@dataclass
-class _Import:
-    span: Span
-    module_aliases: dict[str, str]
-    imported_names: dict[str, tuple[str, str]]
+def _parse_tree(source: SourceFile, base_indent: str = "") -> Tree:
+    """Parse `source.text`; `base_indent` is the indentation of its outermost level."""
+    lark = _lark()
+    text = source.text if source.text.endswith("\n") else source.text + "\n"
+    indenter = _Indenter(len(text), base_indent)
+    parser = lark.parse_interactive()
+    tree = None  # the last token, $END, returns the tree
+    try:
+        for tok in indenter.process(lark.lex(text)):
+            tree = parser.feed_token(tok)
+        return tree
+    except _TokenError as e:
+        raise AdjitSyntaxError(e.message, source, e.span) from None
+    except UnexpectedCharacters as e:
+        raise _character_error(e, text, source) from None
+    except UnexpectedToken as e:
+        raise _token_error(e, indenter, source) from None
 
 
-@dataclass
-class _Clause:
-    """An `elif` (with its test) or an `else` (test None) clause."""
-
-    span: Span
-    test: S.Expr | None
-    body: list[S.Stmt]
-
-
-# Tokens that carry a value. Other tokens (keywords, punctuation) only delimit:
-# they give spans their ends, then are dropped before a method sees children.
-_VALUE_TOKENS = frozenset({"NAME", "DEC_NUMBER", "HEX_NUMBER", "OCT_NUMBER", "BIN_NUMBER",
-                           "FLOAT_NUMBER", "IMAG_NUMBER", "STRING", "LONG_STRING"})
-_IGNORED = object()  # what annotations and the `/` parameter marker convert to
-
-# Constructs rejected without looking inside them: rule or alias -> message.
-_REJECTED = {
-    "classdef": "class definitions are not supported; write module-level functions",
-    "lambdef": "lambda is not supported; write a module-level def instead",
-    "with_stmt": "`with` statements are not supported",
-    "try_stmt": "`try` statements are not supported; adjit raises CPython's exceptions itself, "
-                "catch them around the call",
-    "raise_stmt": "`raise` is not supported; adjit raises CPython's exceptions itself "
-                  "(ZeroDivisionError, ValueError, IndexError, ...)",
-    "assert_stmt": "`assert` is not supported; check the arguments before the call",
-    "global_stmt": "`global` is not supported; pass the value as a parameter "
-                   "(module-level constants can be read directly)",
-    "nonlocal_stmt": "`nonlocal` is not supported; pass the value as a parameter",
-    "del_stmt": "`del` is not supported; just stop using the name",
-    "yield_expr": "`yield` is not supported (generators cannot be compiled); return the values instead",
-    "await_": "`await` is not supported; adjit compiles plain functions",
-    "walrus": "assignment expressions (`:=`) are not supported; assign in a statement of its own",
-    "list_display": "list literals are not supported; create the array with `np.zeros(n)` and assign "
-                    "its elements (`np.array([...])` is not supported either)",
-    "list_comp": "list comprehensions are not supported; fill an array made with `np.zeros(n)` "
-                 "in a `for i in range(n)` loop",
-    "dict_display": "dict literals are not supported; adjit compiles numbers, tuples and numpy arrays",
-    "dict_comp": "dict comprehensions are not supported; adjit compiles numbers, tuples and numpy arrays",
-    "set_display": "set literals are not supported; adjit compiles numbers, tuples and numpy arrays",
-    "set_comp": "set comprehensions are not supported; adjit compiles numbers, tuples and numpy arrays",
-    "genexp": "generator expressions are not supported; accumulate in a `for i in range(n)` loop",
-    "slice": "slicing is not supported; loop over the indices instead",
-    "star_expr": "starred expressions (`*x`) are not supported; write the elements one by one",
-    "star_arg": "argument unpacking (`f(*args)`) is not supported; pass the arguments one by one",
-    "kwargs_arg": "argument unpacking (`f(**kwargs)`) is not supported; pass the arguments one by one",
-    "kwargs_param": "`**kwargs` parameters are not supported; list the parameters one by one",
-    "none": "None is not supported; return a number (e.g. 0.0 or math.nan) instead",
-    "ellipsis": "`...` is not supported; write `pass`",
-    "imag": "complex literals are not supported; adjit computes with float64",
-    "relative_import": "relative imports are not supported: adjit resolves only math, numpy and adjit",
-    "import_star": "`from module import *` is not supported; import the names you use",
-}
-_BITWISE = "bitwise operator {!r} is not supported; use `and` / `or` / `not` for logic"
-_MATMUL = "matrix multiplication `@` is not supported; write the loop"
-_STRING = "{} are not supported (except as docstrings); adjit compiles numeric code"
+def _source_file(text: str | bytes, filename: str) -> SourceFile:
+    """The text with universal newlines, decoded as CPython decodes source bytes."""
+    if isinstance(text, bytes):
+        text = _decode(text, filename)
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    return SourceFile(filename, text)
 
 
-def _whole(method):
-    """Mark a converter method as taking the unconverted subtree."""
-    method.takes = "tree"
-    return method
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
 
-def _with_tokens(method):
-    """Mark a converter method as taking its keyword and operator tokens too."""
-    method.takes = "tokens"
-    return method
+def _decode(data: bytes, filename: str) -> str:
+    """Decode as CPython does: a BOM, else a PEP 263 coding line, else UTF-8."""
+    encoding = "utf-8"
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    else:
+        for line in data.split(b"\n", 2)[:2]:
+            match = _CODING.match(line)
+            if match:
+                encoding = match.group(1).decode("ascii")
+                break
+            if line.strip() and not line.lstrip().startswith(b"#"):
+                break
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        source = SourceFile(filename, data.decode("utf-8", "replace"))
+        raise AdjitSyntaxError(f"unknown encoding: {encoding}", source, Span(1, 1)) from None
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        line_start = data.rfind(b"\n", 0, e.start) + 1
+        col = len(data[line_start:e.start].decode(encoding, "replace")) + 1
+        source = SourceFile(filename, data.decode(encoding, "replace"))
+        raise AdjitSyntaxError(
+            f"source is not valid {encoding}: cannot decode byte 0x{data[e.start]:02x} "
+            f"({e.reason})",
+            source, Span(line, col, line, col + 1)) from None
 
 
-class _Converter:
-    """Lark parse tree -> syntax tree, bottom-up with an explicit stack.
+@functools.cache
+def _lark() -> Lark:
+    """The parser, built once. It keeps every token so that Converter can
+    compute spans itself: Lark's propagate_positions runs on every reduction
+    (about five per token) and made parsing three times slower."""
+    grammar = Path(__file__).with_name("grammar.lark").read_text()
+    return Lark(grammar, parser="lalr", lexer="basic", keep_all_tokens=True,
+                maybe_placeholders=True)
 
-    Each rule or alias has a method `name(span, children)` that receives the
-    converted children without delimiting tokens (@_with_tokens: with them).
-    Methods marked @_whole and the constructs named in _REJECTED see the
-    subtree before its children are converted, so the outermost unsupported
-    construct is the one reported.
+
+def _layout_token(kind: str, after: Token | None) -> Token:
+    """An _INDENT, _DEDENT or $END token placed where `after` ends."""
+    if after is None:
+        return Token(kind, "", 0, 1, 1, 1, 1, 0)
+    return Token(kind, "", after.end_pos, after.end_line, after.end_column,
+                 after.end_line, after.end_column, after.end_pos)
+
+
+class _TokenError(Exception):
+    def __init__(self, message: str, span: Span):
+        super().__init__(message)
+        self.message, self.span = message, span
+
+
+_OPENING = {"LPAR": ")", "LSQB": "]", "LBRACE": "}"}
+_CLOSING = frozenset({"RPAR", "RSQB", "RBRACE"})
+
+
+class _Indenter:
+    """CPython's tokenizer rules as a post-lexer, one instance per parse.
+
+    Inside brackets newlines vanish; outside, each _NEWLINE is followed by the
+    _INDENT/_DEDENT tokens its indentation implies. Tabs advance to the next
+    multiple of 8 and, as in CPython, indentation whose meaning would change
+    with the tab size is a TabError. Brackets must match; an unclosed one is
+    reported at the bracket.
     """
 
-    def __init__(self, source: SourceFile, adjit_names: set[str]):
-        self.source = source
-        self.adjit_names = adjit_names
+    def __init__(self, text_length: int, base_indent: str = ""):
+        self.text_length = text_length
+        self.levels = [_measure(base_indent)]
+        self.base_width = len(base_indent)
+        self.brackets: list[Token] = []
 
-    def unsupported(self, message: str, span: Span) -> UnsupportedError:
-        return UnsupportedError(message, self.source, span)
-
-    def syntax_error(self, message: str, span: Span) -> AdjitSyntaxError:
-        return AdjitSyntaxError(message, self.source, span)
-
-    def convert(self, root: Tree):
-        values: list = []
-        depths: list[int] = []  # expression depth of each value (0 for non-expressions)
-        spans: dict[int, Span] = {}  # id(tree) -> span, for the trees converted so far
-        stack = [(root, False)]
-        while stack:
-            node, children_done = stack.pop()
-            if not isinstance(node, Tree):  # a Token or a None placeholder
-                values.append(node)
-                depths.append(0)
+    def process(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        last = None
+        for tok in tokens:
+            if last is None and tok.type != "_NEWLINE" and tok.column - 1 != self.base_width:
+                raise _TokenError("unexpected indent", token_span(tok))
+            last = tok
+            if tok.type == "_NEWLINE":
+                if not self.brackets:
+                    yield tok
+                    yield from self._indentation(tok)
                 continue
-            method, takes = self._rule(node.data)
-            if not children_done:
-                if node.data in _REJECTED:
-                    raise self.unsupported(_REJECTED[node.data], tree_span(node))
-                if takes == "tree":
-                    span = spans[id(node)] = tree_span(node)
-                    values.append(method(self, span, node))
-                    depths.append(0)
-                else:
-                    stack.append((node, True))
-                    stack.extend((child, False) for child in reversed(node.children))
-                continue
-            span = spans[id(node)] = self._span_of(node.children, spans)
-            start = len(values) - len(node.children)
-            children, child_depths = values[start:], depths[start:]
-            del values[start:], depths[start:]
-            args = []
-            for child in children:
-                if isinstance(child, Token):
-                    if child.type in _VALUE_TOKENS or (takes == "tokens" and child.type not in LAYOUT):
-                        args.append(child)
-                elif isinstance(child, _StringLit) and node.data != "expr_stmt":
-                    raise self.unsupported(_STRING.format(child.kind()), child.span)
-                else:
-                    args.append(child)
-            result = method(self, span, args)
-            deepest = max(child_depths)
-            if isinstance(result, S.Expr):  # parentheses (`atom`) add no depth
-                depths.append(deepest if args and result is args[0] else deepest + 1)
-            elif deepest > MAX_EXPR_DEPTH:
-                culprit = children[child_depths.index(deepest)]
-                raise self.unsupported(f"expression nested too deeply (limit {MAX_EXPR_DEPTH}); "
-                                       "split it into several assignments", culprit.span)
-            else:
-                depths.append(0)
-            values.append(result)
-        return values[0]
+            if tok.type in _OPENING:
+                self.brackets.append(tok)
+            elif tok.type in _CLOSING:
+                self._close(tok)
+            yield tok
+        if self.brackets:
+            b = self.brackets[-1]
+            raise _TokenError(f"unexpected end of file: {b.value!r} opened at {b.line}:{b.column} "
+                              "is never closed", token_span(b))
+        for _ in self.levels[1:]:
+            yield _layout_token("_DEDENT", last)
+        yield _layout_token("$END", last)
 
-    @classmethod
-    @functools.cache
-    def _rule(cls, name: str):
-        """The method for a rule or alias, and what it takes."""
-        method = getattr(cls, name, None)
-        return method, getattr(method, "takes", "values")
+    def _close(self, tok: Token) -> None:
+        if not self.brackets:
+            raise _TokenError(f"unmatched {tok.value!r}", token_span(tok))
+        opening = self.brackets.pop()
+        if _OPENING[opening.type] != tok.value:
+            raise _TokenError(f"closing {tok.value!r} does not match opening {opening.value!r} "
+                              f"at {opening.line}:{opening.column}", token_span(tok))
 
-    @staticmethod
-    def _span_of(children: list, spans: dict[int, Span]) -> Span:
-        """From the first to the last child that takes up text (written out: it is hot)."""
-        for first in children:
-            if first is not None and not (isinstance(first, Token) and first.type in LAYOUT):
-                break
-        for last in reversed(children):
-            if last is not None and not (isinstance(last, Token) and last.type in LAYOUT):
-                break
-        if isinstance(first, Token):
-            line, col = first.line, first.column
+    def _indentation(self, newline: Token) -> Iterator[Token]:
+        if "\n" not in newline.value or newline.end_pos == self.text_length:
+            return  # no line follows (the end of file closes every block)
+        col, alt = _measure(newline.value.rsplit("\n", 1)[1])
+        span = Span(newline.end_line, newline.end_column, newline.end_line, newline.end_column + 1)
+        tab_error = _TokenError("inconsistent use of tabs and spaces in indentation", span)
+        if col > self.levels[-1][0]:
+            if alt <= self.levels[-1][1]:
+                raise tab_error
+            if len(self.levels) > MAX_INDENT:
+                raise _TokenError(f"too many levels of indentation (limit {MAX_INDENT})", span)
+            self.levels.append((col, alt))
+            yield _layout_token("_INDENT", newline)
+            return
+        while len(self.levels) > 1 and col < self.levels[-1][0]:
+            self.levels.pop()
+            yield _layout_token("_DEDENT", newline)
+        if col != self.levels[-1][0]:
+            raise _TokenError("unindent does not match any outer indentation level", span)
+        if alt != self.levels[-1][1]:
+            raise tab_error
+
+
+def _measure(indent: str) -> tuple[int, int]:
+    """Indentation width with tabs to multiples of 8, and with tabs as 1 (CPython's pair)."""
+    col = alt = 0
+    for ch in indent:
+        if ch == "\t":
+            col, alt = (col // 8 + 1) * 8, alt + 1
+        elif ch == "\f":
+            col = alt = 0
         else:
-            start = spans[id(first)]
-            line, col = start.line, start.col
-        if isinstance(last, Token):
-            return Span(line, col, last.end_line, last.end_column)
-        end = spans[id(last)]
-        return Span(line, col, end.end_line, end.end_col)
-
-    # --- expressions ---
-
-    def atom(self, span, c):  # a parenthesized expression
-        return c[0]
-
-    def var(self, span, c):
-        return S.Name(span, c[0].value)
-
-    def int_(self, span, c):
-        try:
-            value = int(c[0].value, 0)
-        except ValueError:  # more digits than int() converts, so far beyond int64
-            value = INT64_MAX + 1
-        if value > INT64_MAX:
-            raise self.unsupported("integer literal does not fit in 64 bits (adjit's integers are "
-                                   "int64); write it as a float, e.g. 1e20", span)
-        return S.Num(span, value)
-
-    def float_(self, span, c):
-        return S.Num(span, float(c[0].value))
-
-    def true(self, span, c):
-        return S.Num(span, True)
-
-    def false(self, span, c):
-        return S.Num(span, False)
-
-    def string(self, span, c):
-        return _StringLit(span, [t.value for t in c])
-
-    def tuple(self, span, c):
-        return S.Tuple(span, list(c))
-
-    def getattr(self, span, c):
-        return S.Attribute(span, c[0], c[1].value)
-
-    def getitem(self, span, c):
-        value, *indices = c
-        if len(indices) == 1 and isinstance(indices[0], S.Tuple):
-            indices = indices[0].elts  # x[(i, j)] is x[i, j]
-        return S.Subscript(span, value, indices)
-
-    def call(self, span, c):
-        func, *args = c
-        path = _dotted(func)
-        if path is None:
-            raise self.unsupported("only calls of named functions are supported, "
-                                   "such as `f(x)` or `math.sin(x)`", func.span)
-        return S.Call(span, path, args, func_span=func.span)
-
-    @_whole
-    def kwarg(self, span, tree):
-        name = tree.children[0].value
-        raise self.unsupported(f"keyword arguments are not supported; pass `{name}` positionally", span)
-
-    @_with_tokens
-    def binop(self, span, c):
-        left, op, right = c
-        if op.value == "@":
-            raise self.unsupported(_MATMUL, token_span(op))
-        return S.BinOp(span, op.value, left, right)
-
-    @_whole
-    def bitop(self, span, tree):
-        op = tree.children[1]
-        raise self.unsupported(_BITWISE.format(op.value), token_span(op))
-
-    @_with_tokens
-    def unary(self, span, c):
-        op, operand = c
-        if op.value == "~":
-            raise self.unsupported(_BITWISE.format("~"), token_span(op))
-        return S.UnaryOp(span, op.value, operand)
-
-    def not_(self, span, c):
-        return S.UnaryOp(span, "not", c[0])
-
-    def or_test(self, span, c):
-        return S.BoolOp(span, "or", list(c))
-
-    def and_test(self, span, c):
-        return S.BoolOp(span, "and", list(c))
-
-    @_with_tokens
-    def comp_op(self, span, c):
-        op = " ".join(t.value for t in c)
-        if op in ("is", "is not"):
-            raise self.unsupported(f"`{op}` comparisons are not supported; compare numbers with "
-                                   "`==` or `!=`", span)
-        if op in ("in", "not in"):
-            raise self.unsupported(f"`{op}` tests are not supported; compare the values "
-                                   "one by one", span)
-        return op
-
-    def comparison(self, span, c):
-        return S.Compare(span, c[0], list(c[1::2]), list(c[2::2]))
-
-    def ifexp(self, span, c):
-        body, test, orelse = c
-        return S.IfExp(span, test, body, orelse)
-
-    # --- simple statements ---
-
-    def expr_stmt(self, span, c):
-        if not isinstance(c[0], _StringLit):
-            return S.ExprStmt(span, c[0])
-        if c[0].kind() != "string literals":
-            raise self.unsupported(_STRING.format(c[0].kind()), span)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # invalid escapes are only deprecated
-                value = ast.literal_eval(" ".join(c[0].pieces))
-        except (SyntaxError, ValueError) as e:
-            raise self.syntax_error(f"invalid string literal: {e.msg if isinstance(e, SyntaxError) else e}",
-                                    span) from None
-        return _Docstring(span, value)
-
-    def assign(self, span, c):
-        *targets, value = c
-        return S.Assign(span, [self._target(t) for t in targets], value)
-
-    @_with_tokens
-    def augassign(self, span, c):
-        target, op, value = c
-        op = op.value[:-1]
-        if op == "@":
-            raise self.unsupported(_MATMUL, span)
-        if op in ("&", "|", "^", "<<", ">>"):
-            raise self.unsupported(_BITWISE.format(op), span)
-        if isinstance(target, S.Tuple):
-            raise self.syntax_error("'tuple' is an illegal expression for augmented assignment", target.span)
-        return S.AugAssign(span, self._target(target), op, value)
-
-    def annassign(self, span, c):
-        target, _, *value = c
-        if not value:
-            raise self.unsupported("an annotation without a value is not supported; "
-                                   "assign a value, as in `x: float = 0.0`", span)
-        if isinstance(target, S.Tuple):
-            raise self.syntax_error("only a single target (not a tuple) can be annotated", target.span)
-        return S.Assign(span, [self._target(target)], value[0])
-
-    @_whole
-    def annotation(self, span, tree):
-        return _IGNORED
-
-    def _target(self, t: S.Expr) -> S.Expr:
-        if isinstance(t, S.Name) or (isinstance(t, S.Subscript) and isinstance(t.value, S.Name)):
-            return t
-        if isinstance(t, S.Subscript):
-            raise self.unsupported("only `name[...] = value` element writes are supported; "
-                                   "write `A[i, j] = v` instead of `A[i][j] = v`", t.span)
-        if isinstance(t, S.Tuple):
-            for elt in t.elts:
-                if not isinstance(elt, S.Name):
-                    raise self.unsupported("tuple assignment targets must be plain names, "
-                                           "as in `a, b = b, a`", elt.span)
-            return t
-        if isinstance(t, S.Attribute):
-            raise self.unsupported("assignment to attributes is not supported", t.span)
-        what = {S.Call: "function call", S.Num: "literal"}.get(type(t), "expression")
-        raise self.syntax_error(f"cannot assign to {what}", t.span)
-
-    def pass_stmt(self, span, c):
-        return S.Pass(span)
-
-    def break_stmt(self, span, c):
-        return S.Break(span)
-
-    def continue_stmt(self, span, c):
-        return S.Continue(span)
-
-    def return_stmt(self, span, c):
-        return S.Return(span, c[0])
-
-    # --- imports ---
-
-    def dotted_name(self, span, c):
-        module = ".".join(t.value for t in c)
-        if module not in ALLOWED_MODULES and module != "__future__":
-            raise self.unsupported(f"import of module {module!r} is not supported: "
-                                   "adjit resolves only math, numpy and adjit", span)
-        return module
-
-    def dotted_as_name(self, span, c):
-        module, *alias = c
-        if module == "__future__":
-            raise self.syntax_error("use `from __future__ import ...`", span)
-        return (alias[0].value if alias else module), module
-
-    def import_name(self, span, c):
-        return _Import(span, dict(c), {})
-
-    def import_as_name(self, span, c):
-        return c[-1].value, c[0].value
-
-    def import_from(self, span, c):
-        module, *names = c
-        if module == "__future__":  # compiler directives that change nothing here
-            return _Import(span, {}, {})
-        return _Import(span, {}, {local: (module, name) for local, name in names})
-
-    # --- compound statements ---
-
-    def suite(self, span, c):
-        return list(c)
-
-    def _block(self, items: list) -> list[S.Stmt]:
-        """A function's or a loop's body: statements only."""
-        for item in items:
-            if isinstance(item, S.FunctionDef):
-                raise self.unsupported(f"nested function definitions are not supported; "
-                                       f"define `{item.name}` at module level", item.span)
-            if isinstance(item, _Docstring):
-                raise self.unsupported(_STRING.format("string literals"), item.span)
-            if isinstance(item, _Import):
-                raise self.unsupported("imports inside functions are not supported; "
-                                       "import at module level", item.span)
-        return items
-
-    def elif_clause(self, span, c):
-        return _Clause(span, c[0], self._block(c[1]))
-
-    def else_clause(self, span, c):
-        return _Clause(span, None, self._block(c[0]))
-
-    def if_stmt(self, span, c):
-        test, body, *elifs, orelse = c
-        rest = orelse.body if orelse else []
-        for clause in reversed(elifs):
-            whole = Span(clause.span.line, clause.span.col, span.end_line, span.end_col)
-            rest = [S.If(whole, clause.test, clause.body, rest)]
-        return S.If(span, test, self._block(body), rest)
-
-    def while_stmt(self, span, c):
-        test, body, orelse = c
-        if orelse:
-            raise self.unsupported("`while ... else` is not supported; set a flag before `break` "
-                                   "and test it after the loop", orelse.span)
-        return S.While(span, test, self._block(body))
-
-    def for_stmt(self, span, c):
-        target, iterable, body, orelse = c
-        if orelse:
-            raise self.unsupported("`for ... else` is not supported; set a flag before `break` "
-                                   "and test it after the loop", orelse.span)
-        if not isinstance(target, S.Name):
-            raise self.unsupported("the target of a `for` loop must be one name, "
-                                   "as in `for i in range(n)`", target.span)
-        if not (isinstance(iterable, S.Call) and iterable.func == ("range",)):
-            raise self.unsupported("only `for i in range(...)` is supported; index the array "
-                                   "instead: `for i in range(len(x))`", iterable.span)
-        if not 1 <= len(iterable.args) <= 3:
-            raise self.unsupported(f"range expects 1 to 3 arguments, got {len(iterable.args)}",
-                                   iterable.span)
-        return S.For(span, target, iterable.args, self._block(body))
-
-    @_whole
-    def async_stmt(self, span, tree):
-        what = {"funcdef": "def", "for_stmt": "for", "with_stmt": "with"}[tree.children[1].data]
-        raise self.unsupported(f"`async {what}` is not supported; adjit compiles plain functions", span)
-
-    # --- functions ---
-
-    def funcdef(self, span, c):
-        name, params, body = c[0], c[1], c[-1]
-        docstring = None
-        if isinstance(body[0], _Docstring):
-            docstring, body = body[0].value, body[1:]
-        body = self._block(body)
-        self._check_loop_control(body)
-        return S.FunctionDef(name.value, params or [], body, span, docstring)
-
-    def _check_loop_control(self, body: list[S.Stmt]) -> None:
-        stack = [(body, False)]
-        while stack:
-            stmts, in_loop = stack.pop()
-            for stmt in stmts:
-                if isinstance(stmt, (S.Break, S.Continue)) and not in_loop:
-                    word = "break" if isinstance(stmt, S.Break) else "continue"
-                    raise self.syntax_error(f"'{word}' outside loop", stmt.span)
-                if isinstance(stmt, S.If):
-                    stack += [(stmt.body, in_loop), (stmt.orelse, in_loop)]
-                elif isinstance(stmt, (S.While, S.For)):
-                    stack.append((stmt.body, True))
-
-    def parameters(self, span, c):
-        params = [p for p in c if p is not _IGNORED]
-        seen: set[str] = set()
-        for i, p in enumerate(params):
-            if p.name in seen:
-                raise self.syntax_error(f"duplicate parameter {p.name!r} in function definition", p.span)
-            seen.add(p.name)
-            if p.default is None and i and params[i - 1].default is not None:
-                raise self.syntax_error("parameter without a default follows parameter "
-                                        "with a default", p.span)
-        return params
-
-    def param(self, span, c):
-        name, *rest = [p for p in c if p is not _IGNORED]  # the annotation is ignored
-        return S.Param(name.value, token_span(name), self._default(rest[0] if rest else None))
-
-    def _default(self, d: S.Expr | None) -> S.Num | None:
-        if d is None or isinstance(d, S.Num):
-            return d
-        if isinstance(d, S.UnaryOp) and d.op in "+-" and isinstance(d.operand, S.Num):
-            value = d.operand.value
-            return S.Num(d.span, -value if d.op == "-" else +value)
-        raise self.unsupported("a parameter default must be a number literal, "
-                               "such as `1.0` or `-2`", d.span)
-
-    @_whole
-    def star_param(self, span, tree):
-        if len(tree.children) > 1:
-            raise self.unsupported("`*args` parameters are not supported; "
-                                   "list the parameters one by one", span)
-        raise self.unsupported("keyword-only parameters (after a bare `*`) are not supported; "
-                               "make them positional", span)
-
-    def slash_param(self, span, c):
-        return _IGNORED  # adjit's parameters are all positional anyway
-
-    @_whole
-    def decorator(self, span, tree):
-        expr = tree.children[1]
-        if isinstance(expr, Tree) and expr.data == "call":
-            expr = expr.children[0]
-        path = _lark_dotted(expr)
-        if path is None or path[0] not in self.adjit_names:
-            shown = f"`@{'.'.join(path)}`" if path else "this decorator"
-            raise self.unsupported(f"decorator {shown} is not supported; only adjit's decorators "
-                                   "(such as `@adjit.jit`) may decorate a compiled function", span)
-        return path
-
-    def decorated(self, span, c):
-        *decorators, func = c
-        func.decorators = list(decorators)
-        return func
+            col, alt = col + 1, alt + 1
+    return col, alt
 
 
-def _dotted(e: S.Expr) -> tuple[str, ...] | None:
-    """`a.b.c` as ("a", "b", "c"); None if `e` is not a dotted name."""
-    parts = []
-    while isinstance(e, S.Attribute):
-        parts.append(e.attr)
-        e = e.value
-    return (e.id, *reversed(parts)) if isinstance(e, S.Name) else None
+def _character_error(e: UnexpectedCharacters, text: str, source: SourceFile) -> AdjitSyntaxError:
+    rest, ch, col = text[e.pos_in_stream:], e.char, e.column
+    if ch in "\"'" and text[e.pos_in_stream - 2:e.pos_in_stream] == ch * 2:
+        message = "unterminated triple-quoted string literal"  # "" lexed as a string, then "
+        col -= 2
+    elif ch in "\"'":
+        message = "unterminated string literal"
+    elif re.match(r"0[0-9_]*[1-9]", rest):
+        message = ("leading zeros in decimal integer literals are not permitted; "
+                   "use an 0o prefix for octal integers")
+    elif ch == "\\":
+        message = "unexpected character after line continuation character"
+    elif ch == "\0":
+        message = "source code cannot contain null bytes"
+    elif ch.isascii() and ch.isprintable():
+        message = f"invalid syntax: unexpected character {ch!r}"
+    else:
+        message = f"invalid character {ch!r} (U+{ord(ch):04X})"
+    return AdjitSyntaxError(message, source, Span(e.line, col, e.line, col + 1))
 
 
-def _lark_dotted(t) -> tuple[str, ...] | None:
-    """`_dotted` of an unconverted parse tree."""
-    parts = []
-    while isinstance(t, Tree) and t.data == "getattr":
-        parts.append(t.children[-1].value)
-        t = t.children[0]
-    if isinstance(t, Tree) and t.data == "var":
-        return (t.children[0].value, *reversed(parts))
-    return None
+_TOKEN_WORDS = {"_NEWLINE": "end of line", "$END": "end of file", "_INDENT": "indent",
+                "_DEDENT": "unindent", "NAME": "a name"}
+
+
+def _token_error(e: UnexpectedToken, indenter: _Indenter, source: SourceFile) -> AdjitSyntaxError:
+    tok, expected = e.token, set(e.expected)
+    span = token_span(tok)
+    if tok.type == "_INDENT":
+        message = "unexpected indent"
+    elif expected == {"_INDENT"}:
+        message = "expected an indented block"
+    elif tok.type == "_NEWLINE" and "COLON" in expected:
+        message = "expected ':'"
+    else:
+        found = (f"name {tok.value!r}" if tok.type == "NAME"
+                 else _TOKEN_WORDS.get(tok.type, repr(tok.value)))
+        message = f"invalid syntax: unexpected {found}"
+        terminals = {t.name: t for t in _lark().terminals}
+        wanted = sorted(_TOKEN_WORDS.get(name) or repr(terminals[name].pattern.value)
+                        for name in expected if name in _TOKEN_WORDS
+                        or terminals[name].pattern.type == "str")
+        if len(wanted) == len(expected) <= 3:
+            message += f"; expected {' or '.join(wanted)}"
+    notes = ()
+    if indenter.brackets and indenter.brackets[-1].line < tok.line:
+        b = indenter.brackets[-1]
+        notes = (f"{b.value!r} opened at {b.line}:{b.column} may be missing its closing bracket",)
+    return AdjitSyntaxError(message, source, span, notes)
 
 
 # --- module level ------------------------------------------------------------
@@ -631,7 +306,7 @@ _MODULE_LEVEL = ("only imports, `NAME = constant` assignments, function definiti
 def _build_module(tree: Tree, source: SourceFile) -> S.Module:
     """Imports first (they decide which decorators are adjit's), then the rest in order."""
     module = S.Module(source, {}, {})
-    converter = _Converter(source, set(ADJIT_DECORATOR_NAMES))
+    converter = Converter(source, set(ADJIT_DECORATOR_NAMES))
     items = [item for item in tree.children if isinstance(item, Tree)]
     for item in items:
         if item.data in _IMPORTS:
@@ -654,9 +329,10 @@ def _build_module(tree: Tree, source: SourceFile) -> S.Module:
             _check_constant(result.value, source)
             for target in result.targets:
                 module.constants[target.id] = S.Constant(target.id, result.value, result.span)
-        elif isinstance(result, _Docstring):
+        elif isinstance(result, Docstring):
             if index:
-                raise UnsupportedError(_STRING.format("string literals"), source, result.span)
+                raise UnsupportedError(STRING_MESSAGE.format("string literals"), source,
+                                       result.span)
         else:
             raise UnsupportedError(_MODULE_LEVEL, source, result.span)
     return module
@@ -673,9 +349,11 @@ def _is_main_guard(item: Tree) -> bool:
     for side in (test.children[0], test.children[2]):
         if side.data == "var":
             sides.add(side.children[0].value)
-        elif side.data == "string" and len(side.children) == 1 and side.children[0].value[0] in "'\"":
-            sides.add(side.children[0].value.strip("'\""))
-    return [t.value for t in test.children[1].children] == ["=="] and sides == {"__name__", "__main__"}
+        elif side.data == "string" and len(side.children) == 1:
+            text = side.children[0].value
+            sides.add(text.strip("'\"") if text[0] in "'\"" else text)
+    operator = [t.value for t in test.children[1].children]
+    return operator == ["=="] and sides == {"__name__", "__main__"}
 
 
 def _check_constant(value: S.Expr, source: SourceFile) -> None:

@@ -195,6 +195,8 @@ def _add_vjp(b, attrs, xs, ys, cts):
 
 @sub.def_jvp
 def _sub_jvp(b, attrs, xs, ys, ts):
+    if ts[0] is not None and ts[1] is not None:
+        return [b.apply(sub, ts[0], ts[1])]
     return [t_add(b, ts[0], t_neg(b, ts[1]))]
 
 
