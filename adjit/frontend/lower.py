@@ -275,6 +275,7 @@ class FunctionLowering(ExpressionLowering):
 
     def merge_into_if(self, cond: Value, outs: list[tuple[Region, Env]]) -> None:
         (r_then, e_then), (r_else, e_else) = outs
+        exited = [self.exits_for_sure(e) for e in (e_then, e_else)]
         merged: Env = {}
         joined: list[tuple[str, Type, tuple[Span, ...]]] = []
         for name in sorted(set(e_then) | set(e_else)):
@@ -285,7 +286,11 @@ class FunctionLowering(ExpressionLowering):
             sites = (bt.sites if bt else ()) + (be.sites if be else ())
             if not (bt and bt.defined) or not (be and be.defined):
                 present = bt if (bt and bt.defined) else be
-                if present is None or not is_internal(name):
+                # A branch that surely returned (or left the loop) does not
+                # reach the code after the `if`: what it leaves unassigned is
+                # no reason to call a variable possibly undefined.
+                other_exited = exited[1] if present is bt else exited[0]
+                if present is None or not (is_internal(name) or other_exited):
                     merged[name] = Binding(None, sites)
                     continue
                 missing = r_else if present is bt else r_then
@@ -313,6 +318,13 @@ class FunctionLowering(ExpressionLowering):
         for (name, _, sites), value in zip(joined, node.results):
             merged[name] = Binding(value, sites)
         self.env = merged
+
+    def exits_for_sure(self, env: Env) -> bool:
+        """Whether a branch's environment has certainly returned, or broken
+        out of or continued the innermost loop."""
+        names = ["$ret"] + ([self.loops[-1].brk, self.loops[-1].cont] if self.loops else [])
+        return any(n in env and env[n].defined and constant_value(env[n].value) is True
+                   for n in names)
 
     def if_value(self, cond: Value, then: Callable[[], Value],
                  orelse: Callable[[], Value]) -> Value:
