@@ -378,7 +378,12 @@ class FunctionLowering(ExpressionLowering):
         """User variables the loop assigns that are defined before it, then the
         lowering's own: the return flag and values (if the loop can return)."""
         names = assigned_names(loop)
-        user = sorted(n for n in names if n in self.env and self.env[n].defined)
+        user = {n for n in names if n in self.env and self.env[n].defined}
+        # Aliases of an array the loop writes (y = x; ... y[i] = v) see the writes.
+        values = {id(self.env[n].value) for n in user}
+        user |= {n for n, b in self.env.items() if not is_internal(n) and b.defined
+                 and id(b.value) in values and isinstance(b.value.type, ArrayType)}
+        user = sorted(user)
         returns = contains(loop, (s.Return,), into_loops=True)
         internal = [n for n in (("$ret",) if returns else ()) + extra
                     if n in self.env and self.env[n].defined]
