@@ -73,10 +73,14 @@ def parse_arguments(items: Sequence[str], params: list[str]) -> list[Any]:
     return [named[p] for p in params[:len(named)]]
 
 
-def split_at(values: list[str] | None) -> list[str]:
-    """`--at 2,5` (a scalar per parameter) or `--at x1=2 x2=5`."""
+def split_at(values: list[str] | None, n_params: int | None = None) -> list[str]:
+    """`--at 2,5` (a scalar per parameter), `--at x1=2 x2=5`, or, for a
+    function of one parameter, `--at 3,4` (an array)."""
+    values = values or []
+    if len(values) == 1 and n_params == 1 and "=" not in values[0]:
+        return values
     out: list[str] = []
-    for v in values or []:
+    for v in values:
         if "=" not in v and "," in v and ";" not in v:
             out.extend(p for p in v.split(",") if p)
         else:
@@ -130,7 +134,7 @@ def example_values(target, args: argparse.Namespace) -> list[Any]:
                 values.append({"f64": 1.0, "i64": 1, "bool": True}[str(parsed)])
         return values
     if getattr(args, "at", None):
-        return parse_arguments(split_at(args.at), params)
+        return parse_arguments(split_at(args.at, len(params)), params)
     return default_types(target)
 
 
@@ -145,19 +149,28 @@ def format_result(value: Any) -> str:
 # --- subcommands -----------------------------------------------------------
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from adjit.api import interpret
-
     target = load_target(args.file, args.func)
-    params = [p.name for p in target.definition.params]
-    values = parse_arguments(args.args, params)
-    result = interpret((args.file, target.definition.name))(*values)
-    print(format_result(result))
+    values = parse_arguments(args.args, [p.name for p in target.definition.params])
+    check_count(target, values)
+    print(format_result(staged_for(target, args)(*values)))
     return EXIT_OK
+
+
+def check_count(target, values: list[Any]) -> None:
+    """Too few or too many arguments is a usage error (exit 2)."""
+    params = target.definition.params
+    required = sum(1 for p in params if p.default is None)
+    if not required <= len(values) <= len(params):
+        want = str(len(params)) if required == len(params) else f"{required} to {len(params)}"
+        raise UsageError(f"{target.definition.name}() takes {want} arguments "
+                         f"({', '.join(p.name for p in params)}), got {len(values)}")
 
 
 def cmd_dump(args: argparse.Namespace) -> int:
     from adjit import dump
 
+    if args.format != "text" and args.stage in ("parsed", "llvm", "asm"):
+        raise UsageError(f"the {args.stage} stage is printed as text only (--format text)")
     target = load_target(args.file, args.func)
     values = example_values(target, args)
     if args.stage in ("jvp", "grad", "fwd", "adj"):
@@ -168,6 +181,8 @@ def cmd_dump(args: argparse.Namespace) -> int:
         with open(args.output, mode) as f:
             f.write(text)
     else:
+        if isinstance(text, bytes) and args.format == "svg":
+            text = text.decode()
         if isinstance(text, bytes):
             raise UsageError(f"--format {args.format} is binary: give -o FILE")
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
@@ -206,7 +221,9 @@ def point(target, args: argparse.Namespace) -> tuple[list[Any], list[int]]:
     """The values of `--at` and the positions to differentiate."""
     if not args.at:
         raise UsageError("give the point with --at, e.g. --at 2,5 or --at x1=2 x2=5")
-    values = parse_arguments(split_at(args.at), [p.name for p in target.definition.params])
+    params = [p.name for p in target.definition.params]
+    values = parse_arguments(split_at(args.at, len(params)), params)
+    check_count(target, values)
     from adjit.api import is_differentiable, type_of
 
     wrt = wrt_argnums(target, args)
@@ -255,8 +272,12 @@ def cmd_jacobian(args: argparse.Namespace) -> int:
     jacobian = {"forward": adjit.jacfwd, "reverse": adjit.jacrev}.get(args.mode, adjit.jacobian)
     jac = jacobian(f, argnums=tuple(wrt))(*values)
     names = [target.definition.params[k].name for k in wrt]
-    for name, j in zip(names, jac):
-        print(f"d/d{name}:\n{format_result(j)}")
+    several = isinstance(f(*values), tuple)
+    per_output = list(jac) if several else [jac]  # [result][argument]
+    for k, name in enumerate(names):
+        column = tuple(by_argument[k] for by_argument in per_output)
+        shown = format_result(column) if several else format_result(column[0])
+        print(f"d/d{name}:\n{shown}")
     return EXIT_OK
 
 

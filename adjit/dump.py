@@ -86,7 +86,7 @@ def render(target, stage: str, fmt: str, example_args: list[Any],
         from adjit.backend.llvm.engine import compile_module
 
         compiled = compile_module(stage_module(target, "ir", example_args))
-        return compiled.llvm_ir() if stage == "llvm" else compiled.assembly()
+        return compiled.optimized_ir if stage == "llvm" else compiled.assembly()
     return render_module(stage_module(target, stage, example_args, wrt), fmt)
 
 

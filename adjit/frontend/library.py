@@ -83,12 +83,12 @@ def math_isnan(b: Builder, x: Value) -> Value:
 
 def math_isinf(b: Builder, x: Value) -> Value:
     x = to_float(b, x)
-    return b.apply(ops.eq, b.apply(ops.fabs, x), b.const(math.inf))
+    return b.apply(ops.eq, b.apply(ops.MATH_FUNCTIONS["fabs"], x), b.const(math.inf))
 
 
 def math_isfinite(b: Builder, x: Value) -> Value:
     x = to_float(b, x)
-    return b.apply(ops.lt, b.apply(ops.fabs, x), b.const(math.inf))
+    return b.apply(ops.lt, b.apply(ops.MATH_FUNCTIONS["fabs"], x), b.const(math.inf))
 
 
 def scaled(factor: float) -> Callable[[Builder, list[Value]], Value]:

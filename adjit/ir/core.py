@@ -140,3 +140,8 @@ class Module:
     def add(self, fn: Function) -> Function:
         self.functions[fn.name] = fn
         return fn
+
+    def __str__(self) -> str:
+        from adjit.ir.printer import print_module  # the printer depends on this module
+
+        return print_module(self)
