@@ -77,6 +77,9 @@ class _GraphBuilder:
                             region=region, function=self.fn)
 
     def use(self, value: Value, user: str, index: int) -> None:
+        if value not in self.definer:
+            raise ValueError(f"@{self.fn}: {user} uses {self.namer[value]}, which is not "
+                             "defined before it (run adjit.ir.verify on the IR)")
         self.graph.add_edge(self.definer[value], user, kind="data", value=self.namer[value],
                             type=str(value.type), index=index)
 
@@ -195,7 +198,8 @@ def to_dot(fn_or_module: Function | Module, title: str | None = None) -> str:
     def cluster(region: dict, indent: str) -> None:
         top = not region["parent"]
         label = f"func @{region['function']}" if top else region["name"]
-        style = 'style=solid; color="#444444"' if top else 'style="rounded,dashed"; color="#7788aa"'
+        style = ('style=solid; color="#444444"' if top
+                 else 'style="rounded,dashed"; color="#7788aa"')
         lines.append(f"{indent}subgraph {quote('cluster_' + region['id'])} {{")
         lines.append(f"{indent}  label={quote(label)}; {style};")
         for node_id in members[region["id"]]:
@@ -211,7 +215,9 @@ def to_dot(fn_or_module: Function | Module, title: str | None = None) -> str:
         cluster(region, "  ")
     for source, target, data in g.edges(data=True):
         if data["kind"] == "call":
-            attrs = 'style=dashed, color="#3366cc", label="call", constraint=false'
+            # No constraint=false: with nested clusters Graphviz 2.43 then fails
+            # with "trouble in init_rank".
+            attrs = 'style=dashed, color="#3366cc", label="call"'
         else:
             attrs = f"label={quote(data['value'])}"
         lines.append(f"  {quote(source)} -> {quote(target)} [{attrs}];")

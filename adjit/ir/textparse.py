@@ -8,8 +8,10 @@ The parser reads one line at a time; regions nest by braces and indentation
 is ignored. Names are resolved per function (the printer makes them unique
 there); a name's hint is its source variable: `%s.2` -> `s`, `%7` -> none, so
 reprinting names the values as before. Types are read as printed, without
-spaces inside `<...>`. The parser builds what the text says and does not type
-check it: run `adjit.ir.verify.verify_module` for that.
+spaces inside `<...>`. `writes(%a, ...)` after the result types names the
+array parameters the function writes to (`Function.writes`). The parser
+builds what the text says and does not type check it: run
+`adjit.ir.verify.verify_module` for that.
 
 A bare attribute word is a string (`fill = zeros`), except `True`/`False`
 (bools) and `inf`/`nan` (floats); other values are Python literals.
@@ -60,6 +62,10 @@ class Cursor:
 
     def rest(self) -> str:
         return self.text[self.pos:].strip()
+
+    def end(self) -> None:
+        if self.rest():
+            raise self.error(f"unexpected {self.rest()!r}")
 
     def peek(self, prefix: str) -> bool:
         """Skip blanks; does the rest start with `prefix`?"""
@@ -191,9 +197,10 @@ class Parser:
     def module(self) -> Module:
         module = Module()
         while self.index < len(self.lines):
+            header = self.lines[self.index][0]
             fn = self.function()
             if fn.name in module.functions:
-                raise IRParseError(f"function @{fn.name} is defined twice", self.lines[self.index - 1][0])
+                raise IRParseError(f"function @{fn.name} is defined twice", header)
             module.add(fn)
             module.entry = module.entry or fn.name
         return module
@@ -207,17 +214,24 @@ class Parser:
         params = c.sequence(c.typed_name, ")")
         c.expect("->")
         results = c.sequence(c.type, ")") if c.accept("(") else [c.type()]
+        param_names = [n for n, _ in params]
+        writes = []
+        if c.accept("writes"):
+            c.expect("(")
+            for written in c.sequence(c.name, ")"):
+                if written not in param_names:
+                    raise c.error(f"writes(%{written}) names no parameter")
+                writes.append(param_names.index(written))
         c.expect("{")
-        if c.rest():
-            raise c.error("unexpected text after '{'")
-        body = Region([t for _, t in params], [_hint(n) for n, _ in params])
-        for (param, _), value in zip(params, body.args):
+        c.end()
+        body = Region([t for _, t in params], [_hint(n) for n in param_names])
+        for param, value in zip(param_names, body.args):
             self.define(param, value, c)
         self.region_body(body, "return")
         c, _ = self.next_line("'}'")
         if c.rest() != "}":
             raise c.error(f"expected '}}' closing @{name}")
-        return Function(name, body, results)
+        return Function(name, body, results, writes=writes)
 
     def region_body(self, region: Region, terminator: str) -> None:
         """Nodes up to and including the `yield`/`return` line."""
@@ -254,8 +268,7 @@ class Parser:
                 raise c.error("const needs one result type")
             attrs["value"] = _constant(literal, types[0], c)
         has_regions = c.accept("{")
-        if c.rest():
-            raise c.error(f"unexpected {c.rest()!r}")
+        c.end()
         regions = self.regions(op) if has_regions else []
         node = Node(op, operands, types, attrs, regions, span, [_hint(n) for n in names])
         for name, value in zip(names, node.results):
@@ -273,6 +286,7 @@ class Parser:
                 for name, type in c.sequence(c.typed_name, ")"):
                     self.define(name, region.add_arg(type, _hint(name)), c)
                 c.expect(":")
+                c.end()
             self.region_body(region, "yield")
             regions.append(region)
             c, _ = self.next_line("'}'")
