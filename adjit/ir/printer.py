@@ -61,7 +61,8 @@ def format_attr(key: str, value: Any) -> str:
     if key == "callee":
         return f"callee = @{value}"
     if isinstance(value, str):
-        return f"{key} = {value if value.isidentifier() else repr(value)}"
+        bare = value.isidentifier() and value not in ("True", "False", "None", "inf", "nan")
+        return f"{key} = {value if bare else repr(value)}"
     return f"{key} = {value!r}"
 
 

@@ -81,7 +81,9 @@ def parse_type(text: str) -> Type:
         if text.startswith(prefix) and text.endswith(">"):
             inner = text[len(prefix):-1]
             if build is None:
-                dtype, ndim = inner.split(",")
+                dtype, _, ndim = inner.partition(",")
+                if dtype.strip() not in SCALARS or not ndim.strip().isdigit():
+                    raise ValueError(f"unknown type {text!r}")
                 return ArrayType(int(ndim), SCALARS[dtype.strip()])
             return build(tuple(parse_type(p) for p in split_top_level(inner)))
     raise ValueError(f"unknown type {text!r}")
