@@ -86,6 +86,22 @@ def lower_call(target: UserFunction, args: Sequence[Any]) -> tuple[Module, list[
     return module, values
 
 
+_SCALAR_KINDS = {float: "f", int: "i", bool: "b", np.float64: "f", np.int64: "i",
+                 np.bool_: "b"}
+
+
+def _kind(value: Any) -> Any:
+    """A cheap key that determines a value's IR type and array layout."""
+    kind = _SCALAR_KINDS.get(type(value))
+    if kind is not None:
+        return kind
+    if type(value) is np.ndarray:
+        flags = value.flags
+        return (value.dtype.char, value.ndim,
+                "C" if flags.c_contiguous else "F" if flags.f_contiguous else "A")
+    return type(value)
+
+
 def single(results: list[Any]) -> Any:
     return results[0] if len(results) == 1 else tuple(results)
 
@@ -105,6 +121,7 @@ class Staged:
         self.options = dict(options or {})
         self.static_argnums = tuple(static_argnums)
         self.cache: dict[tuple, Callable[..., Any]] = {}
+        self.fast: dict[tuple, Callable[..., Any]] = {}  # argument kinds -> runner
         self.derived: dict[tuple, Staged] = {}
         self.lock = threading.Lock()
         self.__adjit_function__ = fn
@@ -176,10 +193,18 @@ class Staged:
         return compile_module(module, **self.options)
 
     def __call__(self, *args: Any) -> Any:
-        values = bind_arguments(self.target, args)
-        out = self.specialization(values)(*values)
-        flat = list(out) if isinstance(out, tuple) else [out]
-        return self.structure(flat)
+        # Fast path: the same argument kinds as a previous call.
+        runner = self.fast.get(tuple(map(_kind, args))) if not self.static_argnums else None
+        if runner is None:
+            values = bind_arguments(self.target, args)
+            runner = self.specialization(values)
+            if len(values) == len(args) and not self.static_argnums:
+                self.fast[tuple(map(_kind, args))] = runner
+            args = tuple(values)
+        out = runner(*args)
+        if self.structure is single:
+            return out
+        return self.structure(list(out) if isinstance(out, tuple) else [out])
 
     def __repr__(self) -> str:
         return f"<adjit function {self.target.definition.name}>"

@@ -1,0 +1,1 @@
+"""adjit's benchmarks: run `python -m benchmarks NAME` (not part of the tests)."""
