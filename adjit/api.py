@@ -156,20 +156,35 @@ class Staged:
                 key.append((str(t), layout))
         return tuple(key)
 
-    def ir(self, *args: Any) -> Module:
-        """The IR module of this (transformed) function for `args`' types."""
-        module, _ = self._lower(list(bind_arguments(self.target, args)))
+    def ir(self, *args: Any, optimize: bool = False) -> Module:
+        """The IR module of this (transformed) function for `args`' types:
+        as lowered and transformed, or after adjit's pass pipelines."""
+        module, _ = self._lower(list(bind_arguments(self.target, args)), optimize=optimize)
         return module
 
-    def _lower(self, values: list[Any]) -> tuple[Module, list[Any]]:
+    def _lower(self, values: list[Any], optimize: bool = True,
+               stats: list | None = None) -> tuple[Module, list[Any]]:
+        """Lower, optimize (adjit's pipelines, or `passes=` of `jit`), apply
+        the transformations, optimizing after each."""
+        from adjit.passes.manager import POST_AD, PRE_AD, run_pipeline
+
         module = lower_function(self.target.definition, self.target.scope,
                                 [type_of(v) for v in values])
+        custom = self.options.get("passes")
+        if optimize:
+            # Plain compiled code keeps its calls: a runtime error in a callee
+            # then names the callee's own source line.
+            pre = custom if custom is not None else (PRE_AD if self.steps else "fold,cse,dce")
+            run_pipeline(module, pre, stats=stats)
         if self.steps:
             inline_calls(module)
             fn = module.entry_function
             for step in self.steps:
-                fn = step(fn)
-            module = Module({fn.name: fn}, fn.name, module.source)
+                module = Module({(fn := step(fn)).name: fn}, fn.name, module.source)
+                if optimize:
+                    run_pipeline(module, custom if custom is not None else POST_AD,
+                                 to_fixed_point=custom is None, stats=stats)
+                    fn = module.entry_function
         verify_module(module)
         return module, values
 
@@ -190,7 +205,8 @@ class Staged:
             return lambda *vals: run_interpreter(module, vals)
         from adjit.backend.llvm.engine import compile_module
 
-        return compile_module(module, **self.options)
+        options = {k: v for k, v in self.options.items() if k != "passes"}
+        return compile_module(module, **options)
 
     def __call__(self, *args: Any) -> Any:
         # Fast path: the same argument kinds as a previous call.
@@ -215,12 +231,19 @@ def _staged(fn: Any) -> Staged:
 
 
 def jit(fn: Any = None, *, static_argnums: Sequence[int] = (), fastmath: bool = False,
-        error_model: str = "python", boundscheck: bool = True, backend: str = "native"):
+        error_model: str = "python", boundscheck: bool = True, backend: str = "native",
+        passes: str | None = None):
     """Compile `fn` to native code on first call, specialized per argument types.
 
-    Works as `@jit`, `@jit(fastmath=True)` and `jit(f)`.
+    Works as `@jit`, `@jit(fastmath=True)` and `jit(f)`. `passes` replaces
+    adjit's pass pipelines (e.g. "inline,fold,cse,dce"; "" for none).
     """
     options = {"fastmath": fastmath, "error_model": error_model, "boundscheck": boundscheck}
+    if passes is not None:
+        from adjit.passes.manager import parse_pipeline
+
+        parse_pipeline(passes)  # unknown names are an error now, not at the first call
+        options["passes"] = passes
 
     def wrap(f: Any) -> Staged:
         return Staged(f, backend=backend, options=options,

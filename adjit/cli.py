@@ -175,7 +175,21 @@ def cmd_dump(args: argparse.Namespace) -> int:
     values = example_values(target, args)
     if args.stage in ("jvp", "grad", "fwd", "adj"):
         values = floats_for_differentiation(values, wrt_argnums(target, args))
-    text = dump.render(target, args.stage, args.format, values, wrt_argnums(target, args))
+    if args.passes is not None:
+        from adjit.passes.manager import parse_pipeline
+
+        try:
+            parse_pipeline(args.passes)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    stats: list = []
+    text = dump.render(target, args.stage, args.format, values, wrt_argnums(target, args),
+                       passes=args.passes, stats=stats)
+    if args.pass_stats:
+        print(f"{'pass':<12} {'ms':>8} {'nodes before':>13} {'after':>7}", file=sys.stderr)
+        for st in stats:
+            print(f"{st.name:<12} {st.seconds * 1e3:8.2f} {st.nodes_before:13d} "
+                  f"{st.nodes_after:7d}", file=sys.stderr)
     if args.output:
         mode = "wb" if isinstance(text, bytes) else "w"
         with open(args.output, mode) as f:
@@ -381,10 +395,16 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument("file")
     dump.add_argument("func", nargs="?")
     dump.add_argument("--stage", default="ir",
-                      choices=("parsed", "ir", "jvp", "grad", "fwd", "adj", "llvm", "asm"),
-                      help="parsed: the syntax tree; ir: the typed IR (default); jvp: forward "
-                           "mode; grad: the fused reverse-mode gradient; fwd/adj: the forward "
-                           "and adjoint graphs of vjp; llvm/asm: the compiled code")
+                      choices=("parsed", "ir", "opt", "jvp", "grad", "fwd", "adj", "llvm",
+                               "asm"),
+                      help="parsed: the syntax tree; ir: the typed IR as lowered (default); "
+                           "opt: after adjit's passes; jvp: forward mode; grad: the fused "
+                           "reverse-mode gradient; fwd/adj: the forward and adjoint graphs of "
+                           "vjp; llvm/asm: the compiled code")
+    dump.add_argument("--passes", metavar="PIPELINE",
+                      help="pass pipeline replacing adjit's, e.g. inline,fold,cse,dce")
+    dump.add_argument("--pass-stats", action="store_true",
+                      help="print each pass's time and node counts to standard error")
     dump.add_argument("--wrt", help="parameters to differentiate for the AD stages")
     dump.add_argument("--format", default="text", choices=("text", "json", "graphml", "dot",
                                                            "svg", "png"))

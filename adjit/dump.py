@@ -45,24 +45,27 @@ def format_tree(node: Any, indent: int = 0) -> str:
     return "\n".join(lines)
 
 
-STAGES = ("parsed", "ir", "jvp", "grad", "fwd", "adj", "llvm", "asm")
+STAGES = ("parsed", "ir", "opt", "jvp", "grad", "fwd", "adj", "llvm", "asm")
 
 
-def stage_module(target, stage: str, example_args: list[Any], wrt: list[int] | None = None):
-    """The IR module of a stage: `ir` (as lowered), `jvp` (forward mode),
-    `grad` (the fused reverse-mode gradient), `fwd` / `adj` (the forward and
-    adjoint graphs that `vjp` runs)."""
+def stage_module(target, stage: str, example_args: list[Any], wrt: list[int] | None = None,
+                 passes: str | None = None, stats: list | None = None):
+    """The IR module of a stage: `ir` (as lowered), `opt` (after adjit's
+    passes), `jvp` (forward mode), `grad` (the fused reverse-mode gradient),
+    `fwd` / `adj` (the forward and adjoint graphs that `vjp` runs); the AD
+    stages are optimized. `passes` replaces the pipelines."""
     from adjit.api import Staged, bind_arguments, is_differentiable, type_of
     from adjit.ir.core import Module
     from adjit.passes.autodiff.compose import grad_graph, jvp_graph
     from adjit.passes.autodiff.split import split_vjp
 
-    staged = Staged(target)
+    staged = Staged(target, options={"passes": passes} if passes is not None else None)
     values = bind_arguments(staged.target, example_args)
     if wrt is None:
         wrt = [k for k, v in enumerate(values) if is_differentiable(type_of(v))]
     steps = {
         "ir": None,
+        "opt": None,
         "jvp": lambda f: jvp_graph(f, wrt),
         "grad": lambda f: grad_graph(f, wrt),
         "fwd": lambda f: split_vjp(f, wrt).forward,
@@ -70,12 +73,13 @@ def stage_module(target, stage: str, example_args: list[Any], wrt: list[int] | N
     }
     step = steps[stage]
     derived = staged if step is None else staged.derive(step, lambda flat: flat)
-    module, _ = derived._lower(values)
+    module, _ = derived._lower(values, optimize=stage != "ir", stats=stats)
     return Module(module.functions, module.entry, module.source)
 
 
 def render(target, stage: str, fmt: str, example_args: list[Any],
-           wrt: list[int] | None = None) -> str | bytes:
+           wrt: list[int] | None = None, passes: str | None = None,
+           stats: list | None = None) -> str | bytes:
     if stage == "parsed":
         if fmt != "text":
             raise ValueError("the parsed stage is printed as text only")
@@ -85,9 +89,9 @@ def render(target, stage: str, fmt: str, example_args: list[Any],
             raise ValueError(f"the {stage} stage is printed as text only")
         from adjit.backend.llvm.engine import compile_module
 
-        compiled = compile_module(stage_module(target, "ir", example_args))
+        compiled = compile_module(stage_module(target, "opt", example_args, passes=passes))
         return compiled.optimized_ir if stage == "llvm" else compiled.assembly()
-    return render_module(stage_module(target, stage, example_args, wrt), fmt)
+    return render_module(stage_module(target, stage, example_args, wrt, passes, stats), fmt)
 
 
 def render_module(module, fmt: str) -> str | bytes:

@@ -43,6 +43,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
+import os
 import linecache
 import re
 import shlex
@@ -244,6 +245,12 @@ class DocRunner:
             assert code == expected, (f"{where}: `{command}` exited with {code}, expected "
                                       f"{expected}\n{output.getvalue()}")
         if block.output is not None:
+            if os.environ.get("ADJIT_UPDATE_DOCS") and not matches(block.output,
+                                                                  output.getvalue()):
+                # Regenerate the shown output after an intended change; review the diff.
+                text = self.doc.read_text()
+                self.doc.write_text(text.replace(block.output, output.getvalue(), 1))
+                return
             assert matches(block.output, output.getvalue()), (
                 f"{block.where}: the output differs from the ```text block\n"
                 f"--- expected\n{block.output}--- got\n{output.getvalue()}")

@@ -218,7 +218,12 @@ class ExpressionLowering:
             self.fail(UnsupportedError, f"{'.'.join(e.func)}() is not supported", e.span,
                       "only math.*, numpy (np.*) and the functions of this module can be called")
         if isinstance(target, UserFunction):
-            return self.call_user(target, [self.expr(a) for a in e.args], e.span)
+            args = [self.expr(a) for a in e.args]
+            # An array named as an argument is passed as it is after the other
+            # arguments ran (one of them may have written to it, as in CPython).
+            args = [self.name(a) if isinstance(a, s.Name) and isinstance(v.type, ArrayType)
+                    else v for a, v in zip(e.args, args)]
+            return self.call_user(target, args, e.span)
         if isinstance(target, LibraryFunction):
             return [self.call_library(target, e)]
         if target is None and head in lib.BUILTINS and not rest:

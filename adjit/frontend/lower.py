@@ -28,7 +28,7 @@ from adjit.frontend import syntax as s
 from adjit.frontend.exprs import ExpressionLowering
 from adjit.frontend.resolve import Scope
 from adjit.frontend.scope import (Binding, Env, assigned_names, contains, is_internal,
-                                  may_write_arrays, unify)
+                                  may_write_arrays, unify, written_arrays)
 from adjit.ir import ops
 from adjit.ir.builder import Builder, constant_value
 from adjit.ir.core import Function, Module, Region, Value
@@ -290,7 +290,8 @@ class FunctionLowering(ExpressionLowering):
                 # reach the code after the `if`: what it leaves unassigned is
                 # no reason to call a variable possibly undefined.
                 other_exited = exited[1] if present is bt else exited[0]
-                if present is None or not (is_internal(name) or other_exited):
+                if present is None or not present.defined or \
+                        not (is_internal(name) or other_exited):
                     merged[name] = Binding(None, sites)
                     continue
                 missing = r_else if present is bt else r_then
@@ -299,6 +300,9 @@ class FunctionLowering(ExpressionLowering):
                 (e_else if present is bt else e_then)[name] = Binding(filler, ())
                 bt, be = e_then[name], e_else[name]
             t = unify(bt.value.type, be.value.type)
+            if t is None and name == "$value":
+                self.fail(AdjitTypeError, f"the two results are a {bt.value.type} and a "
+                          f"{be.value.type}", self.b.span)
             if t is None:
                 self.fail(AdjitTypeError, f"{name!r} is a {bt.value.type} on one path and a "
                           f"{be.value.type} on another", be.sites[-1] if be.sites else None,
@@ -309,14 +313,25 @@ class FunctionLowering(ExpressionLowering):
                 merged[name] = Binding(self.b.const(ct, t), sites)
                 continue
             joined.append((name, t, sites))
+        # Names holding the same value on both paths (aliases of one array)
+        # share one result, so they stay aliases after the `if`.
+        slots: dict[tuple[int, int], int] = {}
+        unique: list[tuple[str, Type, tuple[Span, ...]]] = []
+        slot_of: list[int] = []
+        for name, t, sites in joined:
+            key = (id(e_then[name].value), id(e_else[name].value))
+            if key not in slots:
+                slots[key] = len(unique)
+                unique.append((name, t, sites))
+            slot_of.append(slots[key])
         for region, env in outs:
             with self.b.at(region):
-                region.yields = [self.convert(env[n].value, t) for n, t, _ in joined]
-        node = self.b.node(ops.if_, [cond], [t for _, t, _ in joined], regions=[r_then, r_else],
+                region.yields = [self.convert(env[n].value, t) for n, t, _ in unique]
+        node = self.b.node(ops.if_, [cond], [t for _, t, _ in unique], regions=[r_then, r_else],
                            hints=[n if not is_internal(n) else n.strip("$0123456789")
-                                  for n, _, _ in joined])
-        for (name, _, sites), value in zip(joined, node.results):
-            merged[name] = Binding(value, sites)
+                                  for n, _, _ in unique])
+        for (name, _, sites), slot in zip(joined, slot_of):
+            merged[name] = Binding(node.results[slot], sites)
         self.env = merged
 
     def exits_for_sure(self, env: Env) -> bool:
@@ -328,24 +343,26 @@ class FunctionLowering(ExpressionLowering):
 
     def if_value(self, cond: Value, then: Callable[[], Value],
                  orelse: Callable[[], Value]) -> Value:
-        """An `if` producing one value (expressions: no variables change)."""
+        """An `if` producing one value. Its branches may still change
+        variables (a call that writes to an array argument), so it is a
+        statement-level `if` whose branches bind the value to `$value`."""
         known = constant_value(cond)
         if known is not None:
             return then() if known else orelse()
-        regions, values = [], []
-        for build in (then, orelse):
-            region = Region()
-            with self.b.at(region):
-                values.append(build())
-            regions.append(region)
-        t = unify(values[0].type, values[1].type)
-        if t is None:
-            self.fail(AdjitTypeError, f"the two results are a {values[0].type} and a "
-                      f"{values[1].type}", self.b.span)
-        for region, v in zip(regions, values):
-            with self.b.at(region):
-                region.yields = [self.convert(v, t)]
-        return self.b.node(ops.if_, [cond], [t], regions=regions).result
+        outer = self.env.pop("$value", None)
+
+        def bind(build: Callable[[], Value]) -> Callable[[], None]:
+            def branch() -> None:
+                value = build()  # may replace self.env (nested ifs): bind after it
+                self.env["$value"] = Binding(value, (self.b.span,))
+
+            return branch
+
+        self.if_statement(cond, bind(then), bind(orelse))
+        value = self.env.pop("$value").value
+        if outer is not None:
+            self.env["$value"] = outer
+        return value
 
     # --- loops --------------------------------------------------------------
 
@@ -379,17 +396,20 @@ class FunctionLowering(ExpressionLowering):
         lowering's own: the return flag and values (if the loop can return)."""
         names = assigned_names(loop)
         user = {n for n in names if n in self.env and self.env[n].defined}
-        # Aliases of an array the loop writes (y = x; ... y[i] = v) see the writes.
-        values = {id(self.env[n].value) for n in user}
-        user |= {n for n, b in self.env.items() if not is_internal(n) and b.defined
-                 and id(b.value) in values and isinstance(b.value.type, ArrayType)}
+        body = [b for st in loop for b in st.body]
+        writes = may_write_arrays(body)
+        if writes:  # arrays written through a name, an alias, or a call
+            targets = {id(self.env[n].value) for n in written_arrays(body)
+                       if n in self.env and self.env[n].defined}
+            user |= {n for n, b in self.env.items() if not is_internal(n) and b.defined
+                     and isinstance(b.value.type, ArrayType) and id(b.value) in targets}
         user = sorted(user)
         returns = contains(loop, (s.Return,), into_loops=True)
         internal = [n for n in (("$ret",) if returns else ()) + extra
                     if n in self.env and self.env[n].defined]
         if returns:
             internal += sorted(n for n in self.env if n.startswith("$rv") and self.env[n].defined)
-        if may_write_arrays([b for st in loop for b in st.body]):
+        if writes:
             internal += sorted(n for n in self.env if n.startswith("$param"))
         return user + internal
 
@@ -460,6 +480,7 @@ class FunctionLowering(ExpressionLowering):
         checkpoint = len(parent.nodes)
         before = dict(self.env)
         widened: dict[str, Type] = {}
+        diverged: set[str] = set()  # aliases before the loop that part inside it
         for _ in range(MAX_LOOP_ATTEMPTS):
             del parent.nodes[checkpoint:]
             self.env = dict(before)
@@ -475,7 +496,8 @@ class FunctionLowering(ExpressionLowering):
             # Names bound to one value before the loop (aliases of one array)
             # share its region argument, so a write through one reaches all.
             first: dict[int, int] = {}
-            group = [first.setdefault(id(v), k) for k, v in enumerate(inits)]
+            group = [first.setdefault(id(v), k) if isinstance(v.type, ArrayType)
+                     and names[k] not in diverged else k for k, v in enumerate(inits)]
             hints = [n.strip("$0123456789") if is_internal(n) else n for n in names]
             regions = []
             if cond is not None:
@@ -507,6 +529,10 @@ class FunctionLowering(ExpressionLowering):
             for n, bnd in end.items():  # return flag and values first set inside the loop
                 if (n == "$ret" or n.startswith("$rv")) and n not in names and bnd.defined:
                     widened[n] = bnd.value.type
+                    changed = True
+            for k, g in enumerate(group):
+                if g != k and end[names[k]].value is not end[names[g]].value:
+                    diverged.update((names[k], names[g]))
                     changed = True
             if changed:
                 continue

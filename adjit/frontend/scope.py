@@ -94,6 +94,43 @@ def contains(stmts, kinds: tuple[type, ...], into_loops: bool) -> bool:
     return False
 
 
+def written_arrays(stmts) -> set[str]:
+    """Names an array write in `stmts` may go through: targets of `x[i] = v`
+    and `x[i] += v`, arrays passed to a function (it may write to them), and
+    the names they are copied from inside `stmts` (`y = x`)."""
+    from adjit.frontend import syntax as s
+    from adjit.frontend.library import BUILTINS
+
+    out: set[str] = set()
+    copies: list[tuple[str, str]] = []
+    stack: list = list(stmts)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (s.Assign, s.AugAssign)):
+            targets = item.targets if isinstance(item, s.Assign) else [item.target]
+            for t in targets:
+                if isinstance(t, s.Subscript) and isinstance(t.value, s.Name):
+                    out.add(t.value.id)
+                if isinstance(item, s.Assign) and isinstance(t, s.Name) \
+                        and isinstance(item.value, s.Name):
+                    copies.append((t.id, item.value.id))
+        if isinstance(item, s.Call) and not (len(item.func) == 1
+                                             and item.func[0] in BUILTINS):
+            out.update(a.id for a in item.args if isinstance(a, s.Name))
+        if isinstance(item, (s.Stmt, s.Expr)):
+            stack.extend(v for v in vars(item).values() if isinstance(v, (s.Stmt, s.Expr)))
+            stack.extend(x for v in vars(item).values() if isinstance(v, list)
+                         for x in v if isinstance(x, (s.Stmt, s.Expr)))
+    changed = True
+    while changed:  # y = x; y[i] = v writes x too
+        changed = False
+        for target, source in copies:
+            if target in out and source not in out:
+                out.add(source)
+                changed = True
+    return out
+
+
 def may_write_arrays(stmts) -> bool:
     """Whether statements may write array elements: `x[i] = v`, `x[i] += v`,
     or a call of a function (which may write to the arrays it is given)."""

@@ -8,7 +8,7 @@ See docs/backend.md for the calling convention.
 """
 from adjit.backend.llvm.engine import compile_module, get_engine
 from adjit.backend.llvm.lower import Options, lower_module
-from adjit.backend.llvm.wrapper import CallStats, CompiledFunction
+from adjit.backend.llvm.wrapper import CallStats, CompiledFunction, NativeTape
 
-__all__ = ["CallStats", "CompiledFunction", "Options", "compile_module", "get_engine",
-           "lower_module"]
+__all__ = ["CallStats", "CompiledFunction", "NativeTape", "Options", "compile_module",
+           "get_engine", "lower_module"]

@@ -5,14 +5,16 @@ Inside a module every IR value is one LLVM first-class value:
 
     f64 -> double    i64 -> i64    bool -> i1
     array<f64,N> -> {ptr data, [N x i64] shape, [N x i64] strides, ptr header}
+    tape<...> -> ptr (to the tape block)
 
 Strides are in bytes, so C-ordered, Fortran-ordered and strided views all
 work. `header` points to a `Header` that carries the array's reference count
 (see `ownership.py`): arrays compiled code allocates live in one malloc'd
 block, header first, elements `HEADER_SIZE` bytes after it; an argument
-array gets a header on the stack of the exported entry marked `external`, so
-its memory is never freed. Every block allocated during a call is linked
-into the call's `Context`, so an error anywhere frees everything at once.
+array gets a header on the stack of the exported entry marked external, so
+its memory is never freed. A tape block starts with a header too. Every
+block allocated during a call is linked into the call's `Context`, so an
+error anywhere frees everything at once.
 
 docs/backend.md describes the exported C ABI that `wrapper.py` calls.
 """
@@ -22,7 +24,7 @@ import ctypes
 
 from llvmlite import ir
 
-from adjit.ir.types import BOOL, F64, I64, ArrayType, Type
+from adjit.ir.types import BOOL, F64, I64, ArrayType, TapeType, Type
 
 DOUBLE = ir.DoubleType()
 INT64 = ir.IntType(64)
@@ -34,13 +36,25 @@ PTR = ir.PointerType()
 STATUS_OK = 0
 STATUS_ERROR = 1
 
-# Header of an array block: {refcount, external, prev, next}.
+# Header of every managed block (arrays, tapes): {refcount, flags, prev, next}.
 HEADER = ir.LiteralStructType([INT64, INT64, PTR, PTR])
 HEADER_SIZE = 32
-H_REFCOUNT, H_EXTERNAL, H_PREV, H_NEXT = range(4)
+H_REFCOUNT, H_FLAGS, H_PREV, H_NEXT = range(4)
+HF_EXTERNAL = 1  # the memory is not ours (an argument array): never freed
+HF_TAPE = 2  # a tape: releasing it releases what its records hold
+
+# A tape block: {header, count, capacity, records, record size, ops}, where
+# `records` is a separate malloc'd array of records (LLVM structs of the
+# record's field values) and `ops(ctx, tape, op)` a function specialized to
+# the record type that applies TAPE_DROP / TAPE_DUP / TAPE_ESCAPE to the
+# references the records hold (null when they hold none).
+TAPE = ir.LiteralStructType([HEADER, INT64, INT64, PTR, INT64, PTR])
+T_HEADER, T_COUNT, T_CAPACITY, T_RECORDS, T_RECORD_SIZE, T_OPS = range(6)
+TAPE_DROP, TAPE_DUP, TAPE_ESCAPE = range(3)
 
 # The error record and call statistics the caller passes to the entry.
-RECORD_FIELDS = ("site", "payload0", "payload1", "allocs", "copies", "frees", "leaked")
+RECORD_FIELDS = ("site", "payload0", "payload1", "payload2", "payload3", "allocs", "copies",
+                 "frees", "leaked")
 RECORD = ir.LiteralStructType([INT64] * len(RECORD_FIELDS))
 R = {name: k for k, name in enumerate(RECORD_FIELDS)}
 
@@ -71,6 +85,8 @@ def value_type(t: Type) -> ir.Type:
         return BIT
     if isinstance(t, ArrayType):
         return array_type(t.ndim)
+    if isinstance(t, TapeType):
+        return PTR  # the tape block, which starts with its header
     raise NotImplementedError(f"the LLVM backend has no representation for {t}")
 
 
@@ -91,9 +107,14 @@ def abi_param_type(t: Type) -> ir.Type:
     pointer to an input descriptor."""
     if t == BOOL:
         return INT8
-    if isinstance(t, ArrayType):
+    if isinstance(t, (ArrayType, TapeType)):
         return PTR
     return value_type(t)
+
+
+def is_managed(t: Type) -> bool:
+    """Values of these types hold a reference to a block (see ownership.py)."""
+    return isinstance(t, (ArrayType, TapeType))
 
 
 # --- the same layout for ctypes ------------------------------------------------

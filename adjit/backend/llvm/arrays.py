@@ -17,7 +17,7 @@ from adjit.backend.llvm.abi import (
     PTR, array_type)
 from adjit.backend.llvm.registry import lowers
 from adjit.backend.llvm.runtime import counted_loop, i64, load_field
-from adjit.backend.llvm.runtime_checks import MESSAGES, index_message
+from adjit.backend.llvm.runtime_checks import MESSAGES, index_message, shapes_message
 from adjit.backend.llvm.scalar import f64
 from adjit.ir import ops
 
@@ -70,12 +70,17 @@ def normalize_indices(fl, array: ir.Value, indices: list[ir.Value]) -> list[ir.V
 
 
 def element_pointer(fl, array: ir.Value, indices: list[ir.Value]) -> ir.Value:
-    """The address of an element, from normalized indices and byte strides."""
+    """The address of an element, from normalized indices and byte strides.
+
+    Strides are whole elements (the wrapper copies arrays whose strides are
+    not multiples of 8): counting in elements lets LLVM recognize unit
+    strides and vectorize."""
     b = fl.b
     offset = i64(0)
     for axis, index in enumerate(indices):
-        offset = b.add(offset, b.mul(index, b.extract_value(array, [A_STRIDES, axis])))
-    return b.gep(b.extract_value(array, A_DATA), [offset], source_etype=INT8)
+        stride = b.ashr(b.extract_value(array, [A_STRIDES, axis]), i64(3), flags=["exact"])
+        offset = b.add(offset, b.mul(index, stride))
+    return b.gep(b.extract_value(array, A_DATA), [offset], inbounds=True, source_etype=DOUBLE)
 
 
 @lowers(ops.array_get)
@@ -95,27 +100,70 @@ def copy_array(fl, array: ir.Value, ndim: int) -> ir.Value:
     return copied
 
 
+def writable(fl, node, array: ir.Value, ndim: int) -> ir.Value:
+    """The array `node` may write into: `array` itself when the node holds its
+    only reference, else a fresh copy (see ownership.py)."""
+    b = fl.b
+    if node in fl.plan.copying:
+        return copy_array(fl, array, ndim)
+    if node.operands[0] in fl.plan.unique:
+        return array
+    header = b.extract_value(array, A_HEADER)
+    shared = b.icmp_signed("!=", load_field(b, HEADER, header, H_REFCOUNT), i64(1))
+    here = b.block
+    with b.if_then(shared, likely=False):
+        copied = copy_array(fl, array, ndim)
+        fl.release(header)
+        copied_block = b.block
+    target = b.phi(array.type, name="target")
+    target.add_incoming(array, here)
+    target.add_incoming(copied, copied_block)
+    return target
+
+
 @lowers(ops.array_set)
 def _array_set(fl, node, args):
     array, *indices, value = args
-    b = fl.b
-    ndim = len(indices)
     indices = normalize_indices(fl, array, indices)
-    if node in fl.plan.copying:
-        target = copy_array(fl, array, ndim)
-    else:
-        # This node owns a reference to `array`: write in place if it is the only one.
-        header = b.extract_value(array, A_HEADER)
-        shared = b.icmp_signed("!=", load_field(b, HEADER, header, H_REFCOUNT), i64(1))
-        here = b.block
-        with b.if_then(shared, likely=False):
-            copied = copy_array(fl, array, ndim)
-            b.call(fl.ml.runtime.release(), [fl.ctx, header])
-            copied_block = b.block
-        target = b.phi(array.type, name="target")
-        target.add_incoming(array, here)
-        target.add_incoming(copied, copied_block)
-    b.store(value, element_pointer(fl, target, indices))
+    target = writable(fl, node, array, len(indices))
+    fl.b.store(value, element_pointer(fl, target, indices))
+    return [target]
+
+
+@lowers(ops.array_add_at)
+def _array_add_at(fl, node, args):
+    array, *indices, value = args
+    indices = normalize_indices(fl, array, indices)
+    target = writable(fl, node, array, len(indices))
+    at = element_pointer(fl, target, indices)
+    fl.b.store(fl.b.fadd(fl.b.load(at, typ=DOUBLE), value, flags=fl.fm), at)
+    return [target]
+
+
+@lowers(ops.array_add)
+def _array_add(fl, node, args):
+    x, y = args
+    b = fl.b
+    ndim = node.operands[0].type.ndim
+    shape_x = [b.extract_value(x, [A_SHAPE, d]) for d in range(ndim)]
+    shape_y = [b.extract_value(y, [A_SHAPE, d]) for d in range(ndim)]
+    differ = ir.Constant(BIT, 0)
+    for dx, dy in zip(shape_x, shape_y):
+        differ = b.or_(differ, b.icmp_signed("!=", dx, dy))
+    fl.raise_if(differ, ValueError, shapes_message(ndim), shape_x + shape_y)
+    target = writable(fl, node, x, ndim)
+
+    def add_at(indices):
+        at = element_pointer(fl, target, indices)
+        other = b.load(element_pointer(fl, y, indices), typ=DOUBLE)
+        b.store(b.fadd(b.load(at, typ=DOUBLE), other, flags=fl.fm), at)
+
+    with counted_loop(b, shape_x[0], "add") as i:
+        if ndim == 1:
+            add_at([i])
+        else:
+            with counted_loop(b, shape_x[1], "add.cols") as j:
+                add_at([i, j])
     return [target]
 
 

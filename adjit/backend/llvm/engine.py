@@ -12,14 +12,20 @@ in the one engine. Compiled code stays loaded for the life of the process.
 """
 from __future__ import annotations
 
+import ctypes
 import ctypes.util
 import itertools
 import threading
 
 import llvmlite.binding as llvm
+from llvmlite import ir
 
+from adjit.backend.llvm.abi import PTR
 from adjit.backend.llvm.lower import Options, lower_module
-from adjit.backend.llvm.wrapper import CompiledFunction
+from adjit.backend.llvm.pyentry import C_API
+from adjit.backend.llvm.runtime import Runtime
+from adjit.backend.llvm.tapes import tape_copy
+from adjit.backend.llvm.wrapper import CompiledFunction, NativeRuntime
 from adjit.errors import AdjitError, InternalError
 from adjit.ir.core import Module
 
@@ -31,6 +37,9 @@ class Engine:
         libm = ctypes.util.find_library("m")
         if libm:
             llvm.load_library_permanently(libm)
+        for symbol in C_API:  # for pyentry.py
+            llvm.add_symbol(symbol, ctypes.cast(getattr(ctypes.pythonapi, symbol),
+                                                ctypes.c_void_p).value)
         self.target = llvm.Target.from_default_triple()
         self.target_machine = self.target.create_target_machine(
             cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(), opt=3)
@@ -40,6 +49,27 @@ class Engine:
         self.execution_engine = llvm.create_mcjit_compiler(backing, self.target_machine)
         self.lock = threading.Lock()
         self._ids = itertools.count()
+        self.runtime = self._compile_runtime()
+
+    def _compile_runtime(self) -> NativeRuntime:
+        """The runtime functions Python calls on blocks it owns (no context)."""
+        module = ir.Module(name="adjit_rt")
+        module.triple = self.triple
+        runtime = Runtime(module)
+        null = ir.Constant(PTR, None)
+        release = ir.Function(module, ir.FunctionType(ir.VoidType(), [PTR]), "adjit_rt_release")
+        b = ir.IRBuilder(release.append_basic_block())
+        b.call(runtime.release(), [null, release.args[0]])
+        b.ret_void()
+        copy = ir.Function(module, ir.FunctionType(PTR, [PTR]), "adjit_rt_tape_copy")
+        b = ir.IRBuilder(copy.append_basic_block())
+        b.ret(b.call(tape_copy(runtime), [copy.args[0]]))
+        llmod = self.parse(str(module))
+        self.optimize(llmod)
+        self.execution_engine.add_module(llmod)
+        self.execution_engine.finalize_object()
+        address = self.execution_engine.get_function_address
+        return NativeRuntime(address("adjit_rt_release"), address("adjit_rt_tape_copy"))
 
     def optimize(self, llmod: llvm.ModuleRef) -> None:
         """LLVM's default O3 pipeline (new pass manager), vectorizers on."""
@@ -76,10 +106,13 @@ class Engine:
             self.execution_engine.add_module(llmod)
             self.execution_engine.finalize_object()
             address = self.execution_engine.get_function_address(lowered.entry_name)
+            python_address = (self.execution_engine.get_function_address(
+                lowered.python_entry_name) if lowered.python_entry_name else 0)
         if not address:
             raise InternalError(f"symbol {lowered.entry_name} not found", stage="llvm")
         return CompiledFunction(module, address, lowered.sites, options, llvm_ir=text,
-                                optimized_ir=optimized, engine=self)
+                                optimized_ir=optimized, engine=self,
+                                python_address=python_address)
 
     def assembly(self, optimized_ir: str) -> str:
         with self.lock:

@@ -6,7 +6,8 @@ Every IR function becomes an internal LLVM function
 
 (status 0: ok; 1: an error whose site and payloads are in the context's
 record), and the entry function also gets an exported C wrapper
-(`entry.py`). Structured control flow maps directly onto basic blocks and
+(`entry.py`) and, when it takes and returns only scalars, a CPython-level
+wrapper of that (`pyentry.py`). Structured control flow maps directly onto basic blocks and
 phi nodes (`control.py`); every other op is lowered by its rule in
 `registry.LOWERINGS`. Array references are duplicated and dropped where
 `ownership.plan_function` says.
@@ -22,13 +23,16 @@ from typing import Sequence
 
 from llvmlite import ir
 
-from adjit.backend.llvm import arrays, control, mathfns, scalar  # noqa: F401  (registers rules)
+from adjit.backend.llvm import arrays, control, mathfns, scalar, tapes  # noqa: F401  (rules)
 from adjit.backend.llvm.abi import (
-    A_HEADER, C_RECORD, CONTEXT, H_REFCOUNT, HEADER, INT32, INT64, PTR, RECORD, R,
+    C_RECORD, CONTEXT, H_REFCOUNT, HEADER, INT32, INT64, PTR, RECORD, R,
     STATUS_ERROR, STATUS_OK, value_type)
+from adjit.backend.llvm.entry import define_entry
 from adjit.backend.llvm.ownership import Plan, plan_function
+from adjit.backend.llvm.pyentry import define_python_entry, has_python_entry
 from adjit.backend.llvm.registry import LOWERINGS
-from adjit.backend.llvm.runtime import Runtime, field_ptr, i64, load_field, store_field
+from adjit.backend.llvm.runtime import (
+    Runtime, field_ptr, header_of, i64, load_field, store_field)
 from adjit.backend.llvm.runtime_checks import SiteTable
 from adjit.errors import InternalError
 from adjit.ir.core import Function, Module, Node, Region, Value
@@ -68,6 +72,7 @@ class ModuleLowering:
         if triple:
             self.llmod.triple = triple
         self.runtime = Runtime(self.llmod)
+        self.math_symbols = mathfns.SYMBOLS  # how function ops are called (mathfns.py)
         self.sites = SiteTable()
         self.functions: dict[str, ir.Function] = {}
         for fn in module.functions.values():
@@ -76,13 +81,18 @@ class ModuleLowering:
             llfn = ir.Function(self.llmod, ftype, f"{prefix}.{fn.name}")
             llfn.linkage = "internal"
             self.functions[fn.name] = llfn
+        self.entry_name = ""  # the exported C entry, once lowered
+        self.python_entry_name = ""  # the CPython-level entry, if the signature allows one
 
     def lower(self) -> ir.Module:
-        from adjit.backend.llvm.entry import define_entry
-
         for fn in self.module.functions.values():
             FunctionLowering(self, fn).run()
-        self.entry_name = define_entry(self, self.module.entry_function)
+        entry = self.module.entry_function
+        self.entry_name = define_entry(self, entry)
+        if has_python_entry(entry):
+            self.python_entry_name = f"{self.prefix}_py"
+            define_python_entry(self.llmod, entry, self.llmod.globals[self.entry_name],
+                                self.python_entry_name)
         return self.llmod
 
 
@@ -123,11 +133,11 @@ class FunctionLowering:
         for param, value in zip(region.args, args):
             self.values[param] = value
         for v in self.plan.drop_at_entry.get(region, ()):
-            self.drop(self.values[v])
+            self.drop(v)
         for node in region.nodes:
             self.node(node)
         for v in self.plan.dup_at_yield.get(region, ()):
-            self.dup(self.values[v])
+            self.dup(v)
         return [self.values[v] for v in region.yields]
 
     def node(self, node: Node) -> None:
@@ -136,24 +146,27 @@ class FunctionLowering:
             raise InternalError(f"no LLVM lowering for op {node.op.name!r}", stage="llvm",
                                 source=self.source, span=node.span)
         for v in self.plan.dup_before.get(node, ()):
-            self.dup(self.values[v])
+            self.dup(v)
         saved, self.node_now = self.node_now, node
         outs = rule(self, node, [self.values[v] for v in node.operands])
         self.node_now = saved
         for result, value in zip(node.results, outs):
             self.values[result] = value
         for v in self.plan.drop_after.get(node, ()):
-            self.drop(self.values[v])
+            self.drop(v)
 
     # --- references ------------------------------------------------------------------
 
-    def dup(self, array: ir.Value) -> None:
-        header = self.b.extract_value(array, A_HEADER)
+    def dup(self, v: Value) -> None:
+        """One more reference to the block of array or tape `v`."""
+        header = header_of(self.b, self.values[v], v.type)
         count = field_ptr(self.b, HEADER, header, H_REFCOUNT)
         self.b.store(self.b.add(self.b.load(count, typ=INT64), i64(1)), count)
 
-    def drop(self, array: ir.Value) -> None:
-        header = self.b.extract_value(array, A_HEADER)
+    def drop(self, v: Value) -> None:
+        self.release(header_of(self.b, self.values[v], v.type))
+
+    def release(self, header: ir.Value) -> None:
         self.b.call(self.ml.runtime.release(), [self.ctx, header])
 
     # --- errors ----------------------------------------------------------------------

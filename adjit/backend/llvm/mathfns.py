@@ -7,22 +7,22 @@ way the code computes what C's libm computes, which is what CPython's
 `math` module and numpy call. Symbols are resolved from the running process
 (CPython links libm).
 
-`SYMBOLS` is the table another target (PTX: libdevice's `__nv_sin`, ...)
-replaces.
+`SYMBOLS` is the default table; a `ModuleLowering` for another target
+(PTX: libdevice's `__nv_sin`, ...) sets its own `math_symbols`.
 """
 from __future__ import annotations
 
 from llvmlite import ir
 
-from adjit.backend.llvm.abi import DOUBLE, INT32
+from adjit.backend.llvm.abi import DOUBLE
 from adjit.backend.llvm.registry import lowers
-from adjit.backend.llvm.runtime import stack_alloc
 from adjit.backend.llvm.runtime_checks import MESSAGES
 from adjit.backend.llvm.scalar import _isinf, _isnan, f64, intrinsic
+from adjit.backend.llvm.special import define_gamma, define_lgamma
 from adjit.ir import ops
 from adjit.ir.ops import mathfn
 
-# IR function name -> ("intrinsic", "llvm.sin") or ("libm", "sin").
+# IR function name -> ("intrinsic", "llvm.sin"), ("libm", "sin") or ("adjit", "gamma").
 SYMBOLS: dict[str, tuple[str, str]] = {
     **{n: ("intrinsic", f"llvm.{n}") for n in (
         "sin", "cos", "tan", "exp", "exp2", "log", "log2", "log10", "sqrt", "fabs", "floor",
@@ -31,9 +31,12 @@ SYMBOLS: dict[str, tuple[str, str]] = {
     **{n: ("libm", n) for n in (
         "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "expm1",
         "log1p", "cbrt", "erf", "erfc", "atan2", "hypot")},
-    "gamma": ("libm", "tgamma"),
-    "lgamma": ("libm", "lgamma_r"),  # the thread-safe variant (no global signgam)
+    # CPython computes these itself (special.py), not with C's tgamma and lgamma.
+    "gamma": ("adjit", "gamma"),
+    "lgamma": ("adjit", "lgamma"),
 }
+
+SPECIAL = {"gamma": define_gamma, "lgamma": define_lgamma}
 
 # The IR defines these with Python's math.floor etc. converted back to float,
 # which never gives -0.0: adding +0.0 turns -0.0 into +0.0 and changes nothing else.
@@ -44,21 +47,18 @@ def libm(fl, name: str, nargs: int) -> ir.Function:
     module = fl.ml.llmod
     fn = module.globals.get(name)
     if fn is None:
-        params = [DOUBLE] * nargs + ([ir.PointerType()] if name == "lgamma_r" else [])
-        fn = ir.Function(module, ir.FunctionType(DOUBLE, params), name)
+        fn = ir.Function(module, ir.FunctionType(DOUBLE, [DOUBLE] * nargs), name)
         fn.attributes.add("nounwind")
     return fn
 
 
 def call_function(fl, name: str, args: list[ir.Value]) -> ir.Value:
-    kind, symbol = SYMBOLS.get(name, ("libm", name))
+    kind, symbol = fl.ml.math_symbols.get(name, ("libm", name))
     b = fl.b
     if kind == "intrinsic":
         return intrinsic(fl, symbol, *args)
-    if symbol == "lgamma_r":
-        with b.goto_entry_block():
-            sign = stack_alloc(b, INT32, "lgamma.sign")
-        return b.call(libm(fl, symbol, 1), [*args, sign])
+    if kind == "adjit":
+        return b.call(SPECIAL[symbol](fl.ml.runtime), args)
     return b.call(libm(fl, symbol, len(args)), args)
 
 

@@ -1,8 +1,8 @@
 """Liveness of array values and the reference-counting plan built from it.
 
 IR arrays are values: `array_set` returns a new array. Compiled code keeps
-one reference count per array buffer and follows the plan computed here
-(in the manner of Perceus, Reinking et al. 2021), so that:
+one reference count per array buffer (and per tape) and follows the plan
+computed here (in the manner of Perceus, Reinking et al. 2021), so that:
 
 - an `array_set` whose operand is dead afterwards *consumes* the operand's
   reference; at run time it writes in place when that reference is the only
@@ -14,9 +14,11 @@ one reference count per array buffer and follows the plan computed here
 
 Ownership rules. Each array value holds one reference while it is owned by
 the region that defines it (node results; the arguments of function bodies
-and loop bodies). Operands are either consumed (`array_set`'s array, `call`
-arguments, loop initial values, region yields) or borrowed (every other
-use, including any use from inside a nested region). A consumed operand
+and loop bodies). Operands are either consumed (the first operand of
+`array_set`, `array_add_at` and `array_add`; `call` arguments, loop initial
+values, both choices of `select`, what `tape_push` pushes and the tapes of
+`tape_push`/`tape_pop`; region yields) or borrowed (every other use,
+including any use from inside a nested region). A consumed operand
 whose reference is still needed afterwards is duplicated first (`dup`); an
 owned value is dropped (`drop`) right after its last borrowing use. An owned
 value whose last use is inside an `if` moves into both branches, which then
@@ -25,25 +27,39 @@ owns them). Liveness is the standard backward analysis over each region,
 where a node uses everything its nested regions use from outside, and a
 loop's regions see values from outside as live throughout (they are, for
 the next iteration).
+
+On top of the plan, `unique` marks values that certainly hold the only
+reference to their block; an in-place op consuming one needs no run-time
+check, which keeps loops of element writes free of anything but the write.
 """
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
 
+from adjit.backend.llvm.abi import is_managed
 from adjit.ir import ops
 from adjit.ir.core import Function, Node, Region, Value
 
 
 def is_array(v: Value) -> bool:
-    return v.type.is_array
+    """Whether `v` holds a reference (arrays and tapes do; see abi.is_managed)."""
+    return is_managed(v.type)
+
+
+# Ops that write into their first operand when they hold its only reference.
+IN_PLACE = (ops.array_set, ops.array_add_at, ops.array_add)
 
 
 def _consumed_positions(node: Node) -> range | tuple[int, ...]:
-    if node.op is ops.array_set:
+    if node.op in IN_PLACE:
         return (0,)
-    if node.op in (ops.call, ops.while_):
+    if node.op is ops.select:
+        return (1, 2)
+    if node.op in (ops.call, ops.while_, ops.tape_push):
         return range(len(node.operands))
+    if node.op is ops.tape_pop:
+        return (0,)
     if node.op is ops.for_:
         return range(3, len(node.operands))
     return ()
@@ -57,8 +73,11 @@ class Plan:
     drop_after: dict[Node, list[Value]] = field(default_factory=dict)
     drop_at_entry: dict[Region, list[Value]] = field(default_factory=dict)
     dup_at_yield: dict[Region, list[Value]] = field(default_factory=dict)
-    # array_set nodes whose operand stays live: they always copy.
+    # array_set (and other IN_PLACE) nodes whose operand stays live: they copy.
     copying: set[Node] = field(default_factory=set)
+    # Values certainly holding the only reference to their block wherever they
+    # are used: an IN_PLACE op consuming one writes in place without a check.
+    unique: set[Value] = field(default_factory=set)
 
     def add(self, table: dict, key, value: Value, times: int = 1) -> None:
         if times > 0:
@@ -157,7 +176,7 @@ class _Analysis:
                     plan.add(plan.drop_after, node, v)
                 else:
                     plan.add(plan.dup_before, node, v, times - 1)
-            elif node.op is ops.array_set:
+            elif node.op in IN_PLACE and v is node.operands[0]:
                 plan.copying.add(node)
             else:
                 plan.add(plan.dup_before, node, v, times)
@@ -179,9 +198,60 @@ class _Analysis:
                 self.region(region, [])
 
 
+class _Uniqueness:
+    """Which values are unique: made with a count of 1 (new arrays and the
+    results of IN_PLACE ops, which write in place or into a fresh copy), or
+    joining only such values (`if`, `select`, loops: a fixpoint), and never
+    duplicated. Parameters, call results and popped values are not."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.dupped = {v for table in (plan.dup_before, plan.dup_at_yield)
+                       for values in table.values() for v in values}
+
+    def ok(self, v: Value, unique: set[Value]) -> bool:
+        return v in unique and v not in self.dupped
+
+    def region(self, region: Region, unique: set[Value]) -> None:
+        for node in region.nodes:
+            if node.op is ops.array_new or node.op in IN_PLACE:
+                unique.add(node.result)
+            elif node.op is ops.select:
+                if all(self.ok(v, unique) for v in node.operands[1:]):
+                    unique.add(node.result)
+            elif node.op is ops.if_:
+                for inner in node.regions:
+                    self.region(inner, unique)
+                unique.update(r for k, r in enumerate(node.results)
+                              if all(self.ok(inner.yields[k], unique) for inner in node.regions))
+            elif node.op in (ops.while_, ops.for_):
+                self.loop(node, unique)
+
+    def loop(self, node: Node, unique: set[Value]) -> None:
+        lead = 3 if node.op is ops.for_ else 0
+        inits = node.operands[lead:]
+        slots = {k for k, v in enumerate(inits) if is_array(v) and self.ok(v, unique)}
+        while True:
+            trial = set(unique)
+            for inner in node.regions:
+                args = inner.args[len(inner.args) - len(inits):]
+                trial.update(args[k] for k in slots)
+                self.region(inner, trial)
+            body = node.regions[-1]
+            kept = {k for k in slots if self.ok(body.yields[k], trial)}
+            if kept == slots:
+                unique.clear()
+                unique.update(trial)
+                unique.update(node.results[k] for k in slots)
+                return
+            slots = kept
+
+
 def plan_function(fn: Function) -> Plan:
     """The reference-counting plan of one function (its array parameters are
     owned by the body: callers hand over one reference per argument)."""
     analysis = _Analysis()
     analysis.region(fn.body, [p for p in fn.params if is_array(p)])
-    return analysis.plan
+    plan = analysis.plan
+    _Uniqueness(plan).region(fn.body, plan.unique)
+    return plan

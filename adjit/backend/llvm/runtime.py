@@ -2,8 +2,10 @@
 allocation of array blocks, reference release, copies, and freeing all
 blocks of a call. No global state: everything hangs off the call's context.
 
-Block layout (abi.py): a `Header` {refcount, external, prev, next} followed
-by the elements, allocated in one malloc/calloc. Live blocks form a doubly
+Block layout (abi.py): a `Header` {refcount, flags, prev, next} followed
+by the elements, allocated in one malloc/calloc. The helpers accept a null
+context (used by the process-wide runtime module, for blocks Python owns):
+nothing is linked or counted then. Live blocks form a doubly
 linked list whose sentinel is in the context; `free_all` empties it after an
 error (and after a successful call, where anything left is a leak that the
 record counts and tests assert to be zero).
@@ -16,8 +18,10 @@ from typing import Callable, Iterator
 from llvmlite import ir
 
 from adjit.backend.llvm.abi import (
-    A_DATA, A_HEADER, A_SHAPE, A_STRIDES, BIT, C_RECORD, C_SENTINEL, CONTEXT, DOUBLE, H_EXTERNAL,
-    H_NEXT, H_PREV, H_REFCOUNT, HEADER, HEADER_SIZE, INT8, INT64, PTR, RECORD, R, array_type)
+    A_DATA, A_HEADER, A_SHAPE, A_STRIDES, BIT, C_RECORD, C_SENTINEL, CONTEXT, DOUBLE, H_FLAGS,
+    H_NEXT, H_PREV, H_REFCOUNT, HEADER, HEADER_SIZE, HF_EXTERNAL, HF_TAPE, INT8, INT32, INT64,
+    PTR, RECORD, R, T_OPS, T_RECORDS, TAPE, TAPE_DROP, array_type, is_managed)
+from adjit.ir.types import Type
 
 
 def i64(v: int) -> ir.Constant:
@@ -44,11 +48,39 @@ def store_field(b: ir.IRBuilder, struct: ir.Type, ptr: ir.Value, k: int, value: 
     b.store(value, field_ptr(b, struct, ptr, k))
 
 
-def bump_record(b: ir.IRBuilder, ctx: ir.Value, name: str, by: ir.Value | int = 1) -> None:
-    record = load_field(b, CONTEXT, ctx, C_RECORD)
-    slot = field_ptr(b, RECORD, record, R[name])
-    by = i64(by) if isinstance(by, int) else by
-    b.store(b.add(b.load(slot, typ=INT64), by), slot)
+def is_null(b: ir.IRBuilder, p: ir.Value) -> ir.Value:
+    return b.icmp_unsigned("==", p, ir.Constant(PTR, None))
+
+
+def bump_record(b: ir.IRBuilder, ctx: ir.Value, name: str) -> None:
+    """Count one event in the call's record (nothing without a context)."""
+    with b.if_then(b.not_(is_null(b, ctx))):
+        record = load_field(b, CONTEXT, ctx, C_RECORD)
+        slot = field_ptr(b, RECORD, record, R[name])
+        b.store(b.add(b.load(slot, typ=INT64), i64(1)), slot)
+
+
+def header_of(b: ir.IRBuilder, value: ir.Value, t: Type) -> ir.Value:
+    """The header pointer of a managed value (an array or a tape)."""
+    assert is_managed(t), t
+    return b.extract_value(value, A_HEADER) if t.is_array else value
+
+
+TAPE_OPS_TYPE = ir.FunctionType(ir.VoidType(), [PTR, PTR, INT32])
+
+
+def call_tape_ops(b: ir.IRBuilder, ops_fn: ir.Value, ctx: ir.Value, tape: ir.Value,
+                  op: int) -> None:
+    """Call a tape's ops function through its (opaque) pointer."""
+    # llvmlite calls only through typed function pointers; a bitcast between
+    # pointer types would be folded away, so go through an integer.
+    typed = b.inttoptr(b.ptrtoint(ops_fn, INT64), TAPE_OPS_TYPE.as_pointer())
+    b.call(typed, [ctx, tape, ir.Constant(INT32, op)])
+
+
+def has_flag(b: ir.IRBuilder, header: ir.Value, flag: int) -> ir.Value:
+    flags = load_field(b, HEADER, header, H_FLAGS)
+    return b.icmp_unsigned("!=", b.and_(flags, i64(flag)), i64(0))
 
 
 @contextmanager
@@ -84,7 +116,7 @@ class Runtime:
             fn = ir.Function(self.module, ir.FunctionType(ret, args), name)
         return fn
 
-    def _define(self, name: str, ret: ir.Type, args: list[ir.Type],
+    def define(self, name: str, ret: ir.Type, args: list[ir.Type],
                 body: Callable[[ir.IRBuilder, ir.Function], None]) -> ir.Function:
         if name not in self._fns:
             fn = ir.Function(self.module, ir.FunctionType(ret, args), f"adjit.{name}")
@@ -113,20 +145,34 @@ class Runtime:
             h = b.phi(PTR)
             h.add_incoming(zeroed, zero_block)
             h.add_incoming(raw, raw_block)
-            with b.if_then(b.icmp_unsigned("==", h, ir.Constant(PTR, None)), likely=False):
+            with b.if_then(is_null(b, h), likely=False):
                 b.ret(h)
             store_field(b, HEADER, h, H_REFCOUNT, i64(1))
-            store_field(b, HEADER, h, H_EXTERNAL, i64(0))
+            store_field(b, HEADER, h, H_FLAGS, i64(0))
+            store_field(b, HEADER, h, H_PREV, h)
+            store_field(b, HEADER, h, H_NEXT, h)
+            b.call(self.link(), [ctx, h])
+            bump_record(b, ctx, "allocs")
+            b.ret(h)
+
+        return self.define("alloc", PTR, [PTR, INT64, BIT], body)
+
+    def link(self) -> ir.Function:
+        """Put an unlinked block on the context's live list (no-op without a context)."""
+
+        def body(b: ir.IRBuilder, fn: ir.Function) -> None:
+            ctx, h = fn.args
+            with b.if_then(is_null(b, ctx)):
+                b.ret_void()
             sentinel = field_ptr(b, CONTEXT, ctx, C_SENTINEL)
             nxt = load_field(b, HEADER, sentinel, H_NEXT)
             store_field(b, HEADER, h, H_PREV, sentinel)
             store_field(b, HEADER, h, H_NEXT, nxt)
             store_field(b, HEADER, nxt, H_PREV, h)
             store_field(b, HEADER, sentinel, H_NEXT, h)
-            bump_record(b, ctx, "allocs")
-            b.ret(h)
+            b.ret_void()
 
-        return self._define("alloc", PTR, [PTR, INT64, BIT], body)
+        return self.define("link", ir.VoidType(), [PTR, PTR], body)
 
     def unlink(self) -> ir.Function:
         """Remove a block from the live list (idempotent: it then points to itself)."""
@@ -141,7 +187,7 @@ class Runtime:
             store_field(b, HEADER, h, H_NEXT, h)
             b.ret_void()
 
-        return self._define("unlink", ir.VoidType(), [PTR], body)
+        return self.define("unlink", ir.VoidType(), [PTR], body)
 
     def release(self) -> ir.Function:
         """release(ctx, header): drop one reference; free the block at zero."""
@@ -150,19 +196,25 @@ class Runtime:
             ctx, h = fn.args
             count = b.sub(load_field(b, HEADER, h, H_REFCOUNT), i64(1))
             store_field(b, HEADER, h, H_REFCOUNT, count)
-            dead = b.and_(b.icmp_signed("==", count, i64(0)),
-                          b.icmp_signed("==", load_field(b, HEADER, h, H_EXTERNAL), i64(0)))
-            with b.if_then(dead):
-                b.call(self.unlink(), [h])
-                b.call(self.libc("free", ir.VoidType(), [PTR]), [h])
-                bump_record(b, ctx, "frees")
+            live = b.or_(b.icmp_signed("!=", count, i64(0)), has_flag(b, h, HF_EXTERNAL))
+            with b.if_then(live):
+                b.ret_void()
+            free = self.libc("free", ir.VoidType(), [PTR])
+            with b.if_then(has_flag(b, h, HF_TAPE)):
+                ops = load_field(b, TAPE, h, T_OPS)
+                with b.if_then(b.not_(is_null(b, ops))):
+                    call_tape_ops(b, ops, ctx, h, TAPE_DROP)
+                b.call(free, [load_field(b, TAPE, h, T_RECORDS)])
+            b.call(self.unlink(), [h])
+            b.call(free, [h])
+            bump_record(b, ctx, "frees")
             b.ret_void()
 
-        fn = self._define("release", ir.VoidType(), [PTR, PTR], body)
-        return fn
+        return self.define("release", ir.VoidType(), [PTR, PTR], body)
 
     def free_all(self) -> ir.Function:
-        """Free every block still on the context's live list; returns how many."""
+        """Free every block still on the context's live list (the references
+        they hold are on it too, or belong to the caller); returns how many."""
 
         def body(b: ir.IRBuilder, fn: ir.Function) -> None:
             ctx = fn.args[0]
@@ -181,16 +233,19 @@ class Runtime:
             b.cbranch(b.icmp_unsigned("==", h, sentinel), done, step)
             b.position_at_end(step)
             nxt = load_field(b, HEADER, h, H_NEXT)
-            b.call(self.libc("free", ir.VoidType(), [PTR]), [h])
-            h.add_incoming(nxt, step)
-            count.add_incoming(b.add(count, i64(1)), step)
+            free = self.libc("free", ir.VoidType(), [PTR])
+            with b.if_then(has_flag(b, h, HF_TAPE)):
+                b.call(free, [load_field(b, TAPE, h, T_RECORDS)])
+            b.call(free, [h])
+            h.add_incoming(nxt, b.block)
+            count.add_incoming(b.add(count, i64(1)), b.block)
             b.branch(head)
             b.position_at_end(done)
             store_field(b, HEADER, sentinel, H_NEXT, sentinel)
             store_field(b, HEADER, sentinel, H_PREV, sentinel)
             b.ret(count)
 
-        return self._define("free_all", INT64, [PTR], body)
+        return self.define("free_all", INT64, [PTR], body)
 
     # --- copies -----------------------------------------------------------------------
 
@@ -230,7 +285,7 @@ class Runtime:
                 out = b.insert_value(out, contiguous_strides[d], [A_STRIDES, d])
             b.ret(b.insert_value(out, h, A_HEADER))
 
-        return self._define(f"copy{ndim}", arr_t, [PTR, arr_t], body)
+        return self.define(f"copy{ndim}", arr_t, [PTR, arr_t], body)
 
     @staticmethod
     def _strided_copy(b: ir.IRBuilder, src: ir.Value, dst: ir.Value, shape: list[ir.Value],

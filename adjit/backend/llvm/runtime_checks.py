@@ -4,7 +4,7 @@ messages CPython uses.
 Compiled code never builds strings. Each place that can raise is a *site*:
 (exception type, message template, source file, span), numbered in a table
 kept with the compiled module. On an error, generated code stores the site's
-number and up to two integer payloads (e.g. the index and the size for an
+number and up to four integer payloads (e.g. the index and the size for an
 IndexError) in the caller's error record and returns status 1;
 `raise_for_record` turns that into the exception CPython would raise, with
 the message the interpreter gives and the source line appended
@@ -45,6 +45,7 @@ MESSAGES = {
     "int_mod": _message_of(lambda: 1 % int(_zero(1.0))),
     "zero_pow": _message_of(lambda: _zero(1.0) ** -1.0),
     "pow_overflow": _message_of(lambda: 10.0 ** (400.0 + _zero(1.0))),
+    "complex_overflow": _message_of(lambda: (-1e300 + _zero(1.0)) ** 2.5),
     "nan_to_int": _message_of(lambda: int(math.nan)),
     "inf_to_int": _message_of(lambda: int(math.inf)),
     "negative_dims": _message_of(lambda: np.zeros(-1)),
@@ -55,10 +56,16 @@ MESSAGES = {
     "math_domain": "math domain error",
     "math_range": "math range error",
     "range_step": _message_of(lambda: range(0, 1, int(_zero(1.0)))),
-    "too_big": "array is too big; `arr.size * arr.itemsize` is larger than the maximum "
-               "possible size.",
+    "too_big": _message_of(lambda: np.zeros((2 ** 40, 2 ** 40))),
     "no_memory": "Unable to allocate {0} bytes for an array",
 }
+
+
+def shapes_message(ndim: int) -> str:
+    """numpy's message for adding arrays of different shapes; payloads: both shapes."""
+    if ndim == 1:
+        return "operands could not be broadcast together with shapes ({0},) ({1},)"
+    return "operands could not be broadcast together with shapes ({0}, {1}) ({2}, {3})"
 
 
 def index_message(axis: int) -> str:
@@ -96,4 +103,5 @@ class SiteTable:
     def raise_for_record(self, record: Any) -> None:
         """Raise the exception a failed call's error record describes."""
         site = self.sites[record.site]
-        raise site.exception((record.payload0, record.payload1)) from None
+        payloads = (record.payload0, record.payload1, record.payload2, record.payload3)
+        raise site.exception(payloads) from None

@@ -12,11 +12,13 @@ conversions and `check`, with CPython's semantics.
 """
 from __future__ import annotations
 
+import math
+
 from llvmlite import ir
 
-from adjit.backend.llvm.abi import BIT, DOUBLE, INT64
+from adjit.backend.llvm.abi import BIT, DOUBLE, INT64, is_managed
 from adjit.backend.llvm.registry import lowers
-from adjit.backend.llvm.runtime import i64
+from adjit.backend.llvm.runtime import header_of, i64
 from adjit.backend.llvm.runtime_checks import MESSAGES
 from adjit.ir import ops
 from adjit.ir.ops.arith import wrap_i64
@@ -35,7 +37,8 @@ def bit(x: bool) -> ir.Constant:
 
 
 def intrinsic(fl, name: str, *args: ir.Value) -> ir.Value:
-    fn = fl.ml.llmod.declare_intrinsic(name, [DOUBLE])
+    fnty = ir.FunctionType(DOUBLE, [DOUBLE] * len(args))
+    fn = fl.ml.llmod.declare_intrinsic(name, [DOUBLE], fnty=fnty)
     return fl.b.call(fn, list(args))
 
 
@@ -103,6 +106,21 @@ def _div(fl, node, args):
         fl.raise_if(fl.b.fcmp_ordered("==", b_, f64(0.0)), ZeroDivisionError,
                     MESSAGES["float_div"])
     return [fl.b.fdiv(a, b_, flags=fl.fm)]
+
+
+@lowers(ops.fdiv)
+def _fdiv(fl, node, args):
+    return [fl.b.fdiv(*args, flags=fl.fm)]  # IEEE: x/0 is inf or nan
+
+
+@lowers(ops.select)
+def _select(fl, node, args):
+    condition, a, b_ = args
+    chosen = fl.b.select(condition, a, b_)
+    t = node.operands[1].type
+    if is_managed(t):  # both operands were consumed: release the other one
+        fl.release(header_of(fl.b, fl.b.select(condition, b_, a), t))
+    return [chosen]
 
 
 def float_divmod(fl, a: ir.Value, w: ir.Value) -> tuple[ir.Value, ir.Value]:
@@ -229,8 +247,20 @@ def float_pow(fl, v: ir.Value, w: ir.Value) -> ir.Value:
 
     case(b.fcmp_ordered("==", v, f64(0.0)), zero_base)
     negative = b.fcmp_ordered("<", v, f64(0.0))
-    fl.raise_if(b.and_(negative, b.fcmp_ordered("!=", w, intrinsic(fl, "llvm.floor", w))),
-                ValueError, MESSAGES["fractional_pow"])
+
+    def fractional():
+        # CPython computes the complex power (_Py_c_pow); only its overflow raises
+        # in CPython, a complex result raises ValueError in adjit.
+        size = intrinsic(fl, "llvm.pow", fabs_v(), w)
+        phase = b.fmul(f64(math.pi), w)
+        real = b.fmul(size, intrinsic(fl, "llvm.cos", phase))
+        imag = b.fmul(size, intrinsic(fl, "llvm.sin", phase))
+        fl.raise_if(b.or_(_isinf(fl, real), _isinf(fl, imag)), OverflowError,
+                    MESSAGES["complex_overflow"])
+        fl.raise_if(bit(True), ValueError, MESSAGES["fractional_pow"])
+        return f64(float("nan"))  # not reached
+
+    case(b.and_(negative, b.fcmp_ordered("!=", w, intrinsic(fl, "llvm.floor", w))), fractional)
     negate = b.and_(negative, _is_odd_integer(fl, w))
     base = fabs_v()
     case(b.fcmp_ordered("==", base, f64(1.0)),

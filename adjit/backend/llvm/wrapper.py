@@ -7,12 +7,13 @@ so any number of threads may call one function at once. Results come back
 as Python floats, ints and bools, a tuple for several, and numpy arrays:
 
 - an array the call allocated is wrapped without copying; the numpy array
-  owns the block (its base is a `_Block` that frees it exactly once when the
-  last array using it is collected);
+  owns the block (its base is a `_Block` that releases its references
+  exactly once, when the array is collected);
 - an array whose data belongs to an argument (the function returned an
   argument, possibly after writing to it in place) comes back as that very
   argument object.
 
+A returned tape is a `NativeTape`, which a later call can consume.
 Arrays the function writes to (`Function.writes`) are copied back into the
 caller's arrays when the writes did not already happen in place, so callers
 see them as under CPython.
@@ -25,32 +26,84 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from adjit.backend.llvm.abi import FLAG_NO_INPLACE, Record, ctypes_descriptor, ctypes_scalar
+from adjit.backend.llvm.abi import (
+    FLAG_NO_INPLACE, HEADER_SIZE, Record, ctypes_descriptor, ctypes_scalar, is_managed)
 from adjit.backend.llvm.runtime_checks import SiteTable
 from adjit.ir.core import Module
-from adjit.ir.types import BOOL, F64, I64, ArrayType, Type
+from adjit.ir.types import BOOL, F64, I64, ArrayType, TapeType, Type
 
 if TYPE_CHECKING:
     from adjit.backend.llvm.engine import Engine
     from adjit.backend.llvm.lower import Options
 
-_libc = ctypes.CDLL(None)
-_free = _libc.free
-_free.argtypes = [ctypes.c_void_p]
-_free.restype = None
+class NativeRuntime:
+    """The process-wide runtime functions Python calls on native blocks
+    (engine.py compiles them once): release a reference, copy a tape."""
+
+    def __init__(self, release_address: int, tape_copy_address: int):
+        self.release = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(release_address)
+        self.tape_copy = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p)(tape_copy_address)
 
 
 class _Block:
-    """Owns one malloc'd block; numpy arrays over it keep it alive as their base."""
+    """Holds references to one native array block; numpy arrays over it keep
+    it alive as their base, and the last of them releases it."""
 
-    __slots__ = ("__array_interface__", "block")
+    __slots__ = ("__array_interface__", "block", "references", "runtime")
 
-    def __init__(self, block: int, interface: dict[str, Any]):
+    def __init__(self, block: int, interface: dict[str, Any], runtime: NativeRuntime):
         self.block = block
+        self.references = 1
+        self.runtime = runtime
         self.__array_interface__ = interface
 
     def __del__(self) -> None:
-        _free(self.block)
+        for _ in range(self.references):
+            self.runtime.release(self.block)
+
+
+class NativeTape:
+    """A tape that compiled code returned (a residual of reverse mode).
+
+    Passing it to a compiled function hands it over: the callee pops it, so
+    it can be passed only once; pass `tape.copy()` to keep it.
+    """
+
+    __slots__ = ("_block", "type", "_runtime")
+
+    def __init__(self, block: int, type: TapeType, runtime: NativeRuntime):
+        self._block: int | None = block
+        self.type = type
+        self._runtime = runtime
+
+    def __len__(self) -> int:
+        return ctypes.c_int64.from_address(self._live() + HEADER_SIZE).value
+
+    def __repr__(self) -> str:
+        state = f"{len(self)} records" if self._block else "consumed"
+        return f"<NativeTape {self.type}: {state}>"
+
+    def _live(self) -> int:
+        if not self._block:
+            raise ValueError("this tape was handed to a compiled function already; pass "
+                             "tape.copy() to use a tape more than once")
+        return self._block
+
+    def copy(self) -> "NativeTape":
+        block = self._runtime.tape_copy(self._live())
+        if not block:
+            raise MemoryError("cannot copy a tape")
+        return NativeTape(block, self.type, self._runtime)
+
+    def take(self) -> int:
+        """The block, now owned by the caller (this object lets go of it)."""
+        block = self._live()
+        self._block = None
+        return block
+
+    def __del__(self) -> None:
+        if self._block:
+            self._runtime.release(self._block)
 
 
 @dataclass(frozen=True)
@@ -68,8 +121,27 @@ def _interface(desc: Any, ndim: int) -> dict[str, Any]:
             "strides": tuple(desc.strides[:ndim]), "typestr": "<f8", "version": 3}
 
 
+def _element_aligned(x: np.ndarray) -> np.ndarray:
+    """`x`, or a copy when its data or strides are not multiples of 8 bytes
+    (compiled code counts strides in elements)."""
+    if x.__array_interface__["data"][0] % 8 or any(s % 8 for s in x.strides):
+        return np.array(x)
+    return x
+
+
 def _scalar_converter(t: Type) -> Callable[[Any], Any]:
     return {F64: float, I64: int, BOOL: bool}[t]
+
+
+class _PyMethodDef(ctypes.Structure):
+    _fields_ = [("ml_name", ctypes.c_char_p), ("ml_meth", ctypes.c_void_p),
+                ("ml_flags", ctypes.c_int), ("ml_doc", ctypes.c_char_p)]
+
+
+_METH_FASTCALL = 0x0080
+_PyCFunction_NewEx = ctypes.pythonapi.PyCFunction_NewEx
+_PyCFunction_NewEx.restype = ctypes.py_object
+_PyCFunction_NewEx.argtypes = [ctypes.POINTER(_PyMethodDef), ctypes.py_object, ctypes.py_object]
 
 
 class CompiledFunction:
@@ -81,7 +153,7 @@ class CompiledFunction:
     """
 
     def __init__(self, module: Module, address: int, sites: SiteTable, options: "Options", *,
-                 llvm_ir: str, optimized_ir: str, engine: "Engine"):
+                 llvm_ir: str, optimized_ir: str, engine: "Engine", python_address: int = 0):
         fn = module.entry_function
         self.module = module
         self.function = fn
@@ -97,20 +169,30 @@ class CompiledFunction:
         self.writes: list[int] = list(getattr(fn, "writes", []))
         self.returned = len(self.result_types) - len(self.writes)
 
-        arg_ctypes = [ctypes.c_void_p if t.is_array else ctypes_scalar(t)
+        self._runtime = engine.runtime
+        arg_ctypes = [ctypes.c_void_p if is_managed(t) else ctypes_scalar(t)
                       for t in self.param_types]
         self._cfunc = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, *arg_ctypes,
                                        *[ctypes.c_void_p] * len(self.result_types))(address)
         fields = [("record", Record)]
         for k, t in enumerate(self.result_types):
             fields.append((f"r{k}", ctypes_descriptor(t.ndim, True) if t.is_array
-                           else ctypes_scalar(t)))
+                           else ctypes.c_void_p if is_managed(t) else ctypes_scalar(t)))
         self._frame_type = type(f"Frame_{self.name}", (ctypes.Structure,), {"_fields_": fields})
         self._offsets = [getattr(self._frame_type, f"r{k}").offset
                          for k in range(len(self.result_types))]
-        self._converters = [None if t.is_array else _scalar_converter(t)
+        self._converters = [_scalar_converter(t) if t.is_scalar else None
                             for t in self.param_types]
         self._array_params = [k for k, t in enumerate(self.param_types) if t.is_array]
+        self._tape_params = [k for k, t in enumerate(self.param_types) if isinstance(t, TapeType)]
+        if python_address:
+            self._call = self._builtin(python_address)
+            # Calls go straight to the builtin: a class of this one instance whose
+            # __call__ is the builtin (not a method: it gets no `self`).
+            self.__class__ = type("CompiledFunction", (CompiledFunction,),
+                                  {"__call__": self._call, "__slots__": ()})
+        else:
+            self._call = self._generic_call
 
     def __repr__(self) -> str:
         params = ", ".join(map(str, self.param_types))
@@ -119,7 +201,19 @@ class CompiledFunction:
     # --- calling ------------------------------------------------------------------
 
     def __call__(self, *args: Any) -> Any:
+        return self._call(*args)
+
+    def _generic_call(self, *args: Any) -> Any:
         return self._invoke(args)[0]
+
+    def _builtin(self, address: int) -> Callable[..., Any]:
+        """The module's CPython-level entry (pyentry.py) as a Python builtin."""
+        self._method_def = _PyMethodDef(self.name.encode(), address, _METH_FASTCALL, None)
+        return _PyCFunction_NewEx(ctypes.byref(self._method_def),
+                                  (self._generic_call, self._raise_from_record), None)
+
+    def _raise_from_record(self, address: int) -> None:
+        self.sites.raise_for_record(Record.from_address(address))
 
     def call_with_stats(self, *args: Any) -> tuple[Any, CallStats]:
         result, record = self._invoke(args)
@@ -137,11 +231,18 @@ class CompiledFunction:
         keep = []
         if self._array_params:
             for k in self._array_params:
-                arrays[k] = np.asarray(args[k], dtype=np.float64)
+                arrays[k] = _element_aligned(np.asarray(args[k], dtype=np.float64))
             for k in self._array_params:
                 desc = self._descriptor(k, arrays)
                 keep.append(desc)
                 values[k] = ctypes.addressof(desc)
+        for k in self._tape_params:
+            tape = args[k]
+            if not isinstance(tape, NativeTape) or tape.type != self.param_types[k]:
+                raise TypeError(f"{self.name}() argument {k + 1} must be a native "
+                                f"{self.param_types[k]}, not {type(tape).__name__}")
+        for k in self._tape_params:
+            values[k] = args[k].take()  # last: nothing can fail before the call now
         frame = self._frame_type()
         base = ctypes.addressof(frame)
         status = self._cfunc(base, *values, *[base + off for off in self._offsets])
@@ -173,7 +274,15 @@ class CompiledFunction:
             value = getattr(frame, f"r{k}")
             if isinstance(t, ArrayType):
                 value = self._array_result(value, t.ndim, owners, args, arrays)
+            elif isinstance(t, TapeType):
+                value = NativeTape(value, t, self._runtime)
             out.append(value)
+        for block, array in owners.items():
+            if ctypes.c_int64.from_address(block).value > array.base.references:
+                # A returned tape holds this array too: give Python its own copy, so
+                # that writing to the result cannot change what the tape recorded.
+                private = array.copy()
+                out = [private if v is array else v for v in out]
         for k, final in zip(self.writes, out[self.returned:]):
             target = args[k]
             if isinstance(target, np.ndarray) and final is not target:
@@ -183,13 +292,16 @@ class CompiledFunction:
             return out[0]
         return tuple(out) if out else None
 
-    @staticmethod
-    def _array_result(desc: Any, ndim: int, owners: dict[int, np.ndarray], args: Sequence[Any],
-                      arrays: dict[int, np.ndarray]) -> np.ndarray:
+    def _array_result(self, desc: Any, ndim: int, owners: dict[int, np.ndarray],
+                      args: Sequence[Any], arrays: dict[int, np.ndarray]) -> np.ndarray:
+        """A returned array: each result holds one reference to its block; all
+        results over one block are one numpy array (as `return y, y` in CPython)."""
         interface = _interface(desc, ndim)
         if desc.block:
-            if desc.block not in owners:
-                owners[desc.block] = np.asarray(_Block(desc.block, interface))
+            if desc.block in owners:
+                owners[desc.block].base.references += 1
+            else:
+                owners[desc.block] = np.asarray(_Block(desc.block, interface, self._runtime))
             return owners[desc.block]
         # The data belongs to an argument: give back the argument itself.
         for k, x in arrays.items():

@@ -1,0 +1,94 @@
+"""A bounded, reproducible sample of the differential fuzzer (tests/fuzz/).
+
+Hypothesis draws programs of the subset (`tests.fuzz.generate`) and the
+harness compares CPython, adjit's interpreter and native code, and checks
+first and second derivatives against finite differences
+(`tests.fuzz.harness`). `derandomize=True` makes the sample the same on
+every run; on a failure hypothesis shrinks the program and the assertion
+prints it with its inputs. Longer campaigns: `python -m tests.fuzz`
+(docs/reliability.md).
+
+Failures already recorded in tests/regressions/ and still open (listed in
+`tests/test_regressions.OPEN`) are recognized by their signature (kind,
+check, exception type and adjit frame) and reported as a warning instead of
+failing this test again.
+"""
+from __future__ import annotations
+
+import collections
+import warnings
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+
+from tests.fuzz.generate import program_strategy, programs
+from tests.fuzz.harness import Checks, Outcome, check_program
+from tests.fuzz.shrink import REGRESSIONS_DIR, header_fields
+from tests.test_regressions import OPEN
+
+INTERP_EXAMPLES = 250
+NATIVE_EXAMPLES = 30
+
+
+def open_signatures() -> set[str]:
+    return {header_fields(REGRESSIONS_DIR / name).get("signature", "") for name in OPEN}
+
+
+def unexplained(outcome: Outcome, known: set[str], masked: collections.Counter) -> list[str]:
+    """The failing findings not explained by an open regression."""
+    out = []
+    for f in outcome.findings:
+        if f.kind not in ("timeout", "rejected", "mismatch", "crash"):
+            continue
+        if f.signature in known:
+            masked[f.signature] += 1
+        else:
+            out.append(f.signature)
+    return out
+
+
+def run_sample(checks: Checks, examples: int) -> None:
+    known = open_signatures()
+    masked: collections.Counter = collections.Counter()
+
+    @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(program_strategy())
+    def check(program):
+        outcome = check_program(program, checks, timeout=60)
+        assume(outcome.kind != "invalid")
+        new = unexplained(outcome, known, masked)
+        assert not new, outcome.report(program)
+
+    check()
+    if masked:
+        warnings.warn("known open bugs (tests/regressions/) seen in the fuzz sample: " +
+                      ", ".join(f"{s} x{c}" for s, c in masked.items()))
+
+
+def test_fuzz_interpreter_and_derivatives() -> None:
+    """CPython vs the interpreter; jvp, vjp, grad, Hessians vs finite differences."""
+    run_sample(Checks(native=False, native_derivatives=False), INTERP_EXAMPLES)
+
+
+def test_fuzz_native() -> None:
+    """Native code (values and first derivatives) vs CPython and the interpreter."""
+    run_sample(Checks(native=True, second_order=False, native_derivatives=True),
+               NATIVE_EXAMPLES)
+
+
+def test_campaign_programs_are_reproducible() -> None:
+    first = [p.source for p in programs(seed=3, count=5)]
+    again = [p.source for p in programs(seed=3, count=5, start=0)]
+    assert first == again
+    assert len(set(first)) == 5
+    assert next(programs(seed=3, count=1, start=4)).source == first[4]
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_generated_programs_run_under_cpython(index: int) -> None:
+    from tests.fuzz.generate import is_valid
+
+    program = next(programs(seed=101, count=1, start=index))
+    assert is_valid(program)
+    compile(program.source, "<fuzz>", "exec")
