@@ -35,6 +35,7 @@ from adjit.ir.core import Function, Node, Region, Value
 from adjit.ir.ops.array import zeros_like
 from adjit.ir.ops.base import Indexed
 from adjit.ir.types import BOOL, F64, I64, ArrayType, TapeType, Type, is_differentiable
+from adjit.passes.autodiff.activity import active_values
 from adjit.passes.autodiff.jvp import zero_of
 
 Env = dict  # old Value, or (old Node, "tape" | "trip") -> new Value
@@ -99,8 +100,9 @@ def trip_count(b: Builder, start: Value, stop: Value, step: Value) -> Value:
 
 
 class VJPTransform:
-    def __init__(self, fn: Function):
+    def __init__(self, fn: Function, active: set[Value] | None = None):
         self.fn = fn
+        self.active = active  # values that depend on the differentiated inputs
 
     def fail(self, message: str, node: Node):
         raise UnsupportedError(message, self.fn.source, node.span)
@@ -195,8 +197,11 @@ class VJPTransform:
 
     # --- adjoint part --------------------------------------------------------
 
+    def is_active(self, v: Value) -> bool:
+        return is_differentiable(v.type) and (self.active is None or v in self.active)
+
     def accumulate(self, b: Builder, ct: dict, v: Value, contribution: Any, env: Env) -> None:
-        if contribution is None or not is_differentiable(v.type):
+        if contribution is None or not self.is_active(v):
             return
         current = ct.get(v)
         if isinstance(contribution, Indexed):
@@ -245,7 +250,7 @@ class VJPTransform:
         cts = [ct.get(r) for r in node.results]
         if all(c is None for c in cts):
             return
-        free = free_values(node.regions)
+        free = [v for v in free_values(node.regions) if self.is_active(v)]
         arrays = self.pass_in(b, free, env, ct)
         scalars = [v for v in free if v not in arrays]
         regions = []
@@ -274,10 +279,10 @@ class VJPTransform:
         body = node.regions[-1]
         carried_args = body.args[1:] if is_for else body.args
         inits = node.operands[leading:]
-        active = [k for k, r in enumerate(node.results) if is_differentiable(r.type)]
+        active = [k for k, r in enumerate(node.results) if self.is_active(r)]
         if all(ct.get(node.results[k]) is None for k in active):
             return
-        free = [v for v in free_values([body]) if v not in carried_args]
+        free = [v for v in free_values([body]) if v not in carried_args and self.is_active(v)]
         arrays = self.pass_in(b, free, env, ct)
         scalars = [v for v in free if v not in arrays]
         tape, trip = env[(node, "tape")], env[(node, "trip")]
@@ -348,7 +353,7 @@ def build_vjp(fn: Function, wrt: list[int], of: list[int] | None = None,
                                               for k in range(len(outputs))])
     env: Env = dict(zip(params, body.args))
     b = Builder(body, fn.span)
-    transform = VJPTransform(fn)
+    transform = VJPTransform(fn, active_values(fn, wrt))
     transform.forward(b, fn.body, env)
     boundary = len(body.nodes)
     ct: dict = {}
