@@ -9,12 +9,16 @@ IR function, transformations nest to any depth (`grad(grad(f))`).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import sys
 import threading
+import weakref
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from adjit.errors import UnsupportedError
 from adjit.frontend.lower import lower_function
 from adjit.frontend.resolve import UserFunction
 from adjit.frontend.source import load_python_function, scope_for_file
@@ -84,6 +88,26 @@ def lower_call(target: UserFunction, args: Sequence[Any]) -> tuple[Module, list[
     values = bind_arguments(target, args)
     module = lower_function(target.definition, target.scope, [type_of(v) for v in values])
     return module, values
+
+
+RECURSION_LIMIT = 20000
+
+
+@contextlib.contextmanager
+def deep_recursion(target: UserFunction):
+    """Room for deeply nested programs (the compiler recurses over nested
+    expressions, regions and call chains); past it, a clean error."""
+    saved = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(saved, RECURSION_LIMIT))
+    try:
+        yield
+    except RecursionError:
+        raise UnsupportedError(f"{target.definition.name!r} is nested too deeply to compile "
+                               "(expressions, blocks or calls thousands of levels deep)",
+                               target.scope.source, target.definition.span,
+                               ("split it into smaller functions or loops",)) from None
+    finally:
+        sys.setrecursionlimit(saved)
 
 
 _SCALAR_KINDS = {float: "f", int: "i", bool: "b", np.float64: "f", np.int64: "i",
@@ -166,6 +190,11 @@ class Staged:
                stats: list | None = None) -> tuple[Module, list[Any]]:
         """Lower, optimize (adjit's pipelines, or `passes=` of `jit`), apply
         the transformations, optimizing after each."""
+        with deep_recursion(self.target):
+            return self._lower_steps(values, optimize, stats)
+
+    def _lower_steps(self, values: list[Any], optimize: bool,
+                     stats: list | None) -> tuple[Module, list[Any]]:
         from adjit.passes.manager import POST_AD, PRE_AD, run_pipeline
 
         module = lower_function(self.target.definition, self.target.scope,
@@ -196,13 +225,18 @@ class Staged:
                 runner = self.cache.get(key)
                 if runner is None:
                     module, _ = self._lower(values)
-                    runner = self._compile(module)
+                    with deep_recursion(self.target):
+                        runner = self._compile(module)
                     self.cache[key] = runner
         return runner
 
     def _compile(self, module: Module) -> Callable[..., Any]:
         if self.backend == "interp":
-            return lambda *vals: run_interpreter(module, vals)
+            def interpret_call(*vals: Any) -> Any:
+                with deep_recursion(self.target):  # nested regions and calls recurse
+                    return run_interpreter(module, vals)
+
+            return interpret_call
         from adjit.backend.llvm.engine import compile_module
 
         options = {k: v for k, v in self.options.items() if k != "passes"}
@@ -226,8 +260,27 @@ class Staged:
         return f"<adjit function {self.target.definition.name}>"
 
 
+_staged_functions: "weakref.WeakKeyDictionary[Any, Staged]" = weakref.WeakKeyDictionary()
+_staged_files: dict[tuple, Staged] = {}
+
+
 def _staged(fn: Any) -> Staged:
-    return fn if isinstance(fn, Staged) else Staged(fn)
+    """The Staged function of `fn`, one per Python function (or file function),
+    so `jvp(f, ...)` and `vjp(f, ...)` reuse what they compiled before."""
+    if isinstance(fn, Staged):
+        return fn
+    if isinstance(fn, (tuple, list)):
+        key = tuple(fn)
+        if key not in _staged_files:
+            _staged_files[key] = Staged(fn)
+        return _staged_files[key]
+    try:
+        staged = _staged_functions.get(fn)
+    except TypeError:  # not weakly referenceable
+        return Staged(fn)
+    if staged is None:
+        staged = _staged_functions[fn] = Staged(fn)
+    return staged
 
 
 def jit(fn: Any = None, *, static_argnums: Sequence[int] = (), fastmath: bool = False,

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from adjit.backend.llvm import compile_module
-from test_backend import native, same
+from adjit.ir.interp import interpret
+from test_backend import module_of, native, same
 
 
 def total(x):
@@ -200,6 +201,10 @@ def test_aliased_arguments_are_never_written_in_place():
     x = np.arange(6.0)
     _, stats = native(scale_rows, MAT, VEC).call_with_stats(x.reshape(2, 3), x[:2])
     assert stats.copies == 1  # A overlaps d: copy once, then write back
+    mine, theirs = np.arange(1.0, 7.0), np.arange(1.0, 7.0)
+    native(scale_rows, MAT, VEC)(mine.reshape(2, 3), mine[:2])
+    interpret(module_of(scale_rows, MAT, VEC), [theirs.reshape(2, 3), theirs[:2]])
+    assert same(mine, theirs)  # d keeps its value during the loop, as in the interpreter
 
 
 def test_read_only_arguments_raise_like_cpython():
@@ -301,3 +306,14 @@ def test_unaligned_arrays_are_passed_as_copies():
     record[:] = [1.0, 2.0, 3.0, 4.0]
     native(scale, VEC, 2.0)(record, 2.0)
     assert list(record) == [2.0, 4.0, 6.0, 8.0]  # writes still reach the caller
+
+
+def test_arguments_other_than_float64_ndarrays_are_converted():
+    f = native(total, VEC)
+    assert type(type(f).__call__).__name__ == "builtin_function_or_method"
+    want = total(np.array([1.0, 2.0, 3.0]))
+    for x in ([1.0, 2.0, 3.0], np.array([1, 2, 3]), np.array([1.0, 2.0, 3.0], dtype=">f8"),
+              np.array([1.0, 2.0, 3.0], dtype=np.float32)):
+        assert f(x) == want
+    with pytest.raises(TypeError):
+        f(np.ones((2, 2)))

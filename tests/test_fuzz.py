@@ -19,7 +19,7 @@ import collections
 import warnings
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
 
 from tests.fuzz.generate import program_strategy, programs
 from tests.fuzz.harness import Checks, Outcome, check_program
@@ -47,12 +47,13 @@ def unexplained(outcome: Outcome, known: set[str], masked: collections.Counter) 
     return out
 
 
-def run_sample(checks: Checks, examples: int) -> None:
+def run_sample(checks: Checks, examples: int, shrink: bool = True) -> None:
     known = open_signatures()
     masked: collections.Counter = collections.Counter()
+    phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])
 
     @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+              phases=phases, suppress_health_check=list(HealthCheck))
     @given(program_strategy())
     def check(program):
         outcome = check_program(program, checks, timeout=60)
@@ -73,8 +74,10 @@ def test_fuzz_interpreter_and_derivatives() -> None:
 
 def test_fuzz_native() -> None:
     """Native code (values and first derivatives) vs CPython and the interpreter."""
+    # Not shrunk here: every step would compile natively (minutes); shrink a
+    # failure with `tests.fuzz.shrink` or reproduce it with the interpreter.
     run_sample(Checks(native=True, second_order=False, native_derivatives=True),
-               NATIVE_EXAMPLES)
+               NATIVE_EXAMPLES, shrink=False)
 
 
 def test_campaign_programs_are_reproducible() -> None:

@@ -12,7 +12,6 @@ from adjit.frontend import syntax as s
 from adjit.frontend.resolve import ConstantRef, LibraryFunction, ModuleRef, UserFunction
 from adjit.frontend.scope import unify
 from adjit.ir import ops
-from adjit.ir.builder import constant_value
 from adjit.ir.core import Value
 from adjit.ir.ops.base import OpTypeError
 from adjit.ir.types import BOOL, F64, I64, ArrayType

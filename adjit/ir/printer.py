@@ -36,13 +36,16 @@ class Namer:
         self.names: dict[Value, str] = {}
         self.used: set[str] = set()
         self.counter = 0
+        self.suffix: dict[str, int] = {}  # next suffix to try per hint (linear time)
 
     def define(self, value: Value) -> str:
         if value.hint:
-            name, k = value.hint, 0
+            k = self.suffix.get(value.hint, 0)
+            name = value.hint if k == 0 else f"{value.hint}.{k}"
             while name in self.used:
                 k += 1
                 name = f"{value.hint}.{k}"
+            self.suffix[value.hint] = k + 1
         else:
             while str(self.counter) in self.used:
                 self.counter += 1

@@ -109,6 +109,8 @@ class _DCE:
         skip = 1 if node.op is ops.for_ else 0
         body = node.regions[-1]
         needed = {k for k, r in enumerate(node.results) if r in live}
+        if len(needed) == len(node.results):
+            return sorted(needed)  # nothing to trim: skip walking the body
         while True:
             used: set[Value] = set()
             for inner in node.regions:

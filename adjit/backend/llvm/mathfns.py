@@ -17,7 +17,7 @@ from llvmlite import ir
 from adjit.backend.llvm.abi import DOUBLE
 from adjit.backend.llvm.registry import lowers
 from adjit.backend.llvm.runtime_checks import MESSAGES
-from adjit.backend.llvm.scalar import _isinf, _isnan, f64, intrinsic
+from adjit.backend.llvm.scalar import f64, intrinsic, isinf, isnan
 from adjit.backend.llvm.special import define_gamma, define_lgamma
 from adjit.ir import ops
 from adjit.ir.ops import mathfn
@@ -37,11 +37,6 @@ SYMBOLS: dict[str, tuple[str, str]] = {
 }
 
 SPECIAL = {"gamma": define_gamma, "lgamma": define_lgamma}
-
-# The IR defines these with Python's math.floor etc. converted back to float,
-# which never gives -0.0: adding +0.0 turns -0.0 into +0.0 and changes nothing else.
-NO_NEGATIVE_ZERO = ("floor", "ceil", "trunc")
-
 
 def libm(fl, name: str, nargs: int) -> ir.Function:
     module = fl.ml.llmod
@@ -64,10 +59,7 @@ def call_function(fl, name: str, args: list[ir.Value]) -> ir.Value:
 
 def _function_rule(name: str):
     def rule(fl, node, args):
-        out = call_function(fl, name, args)
-        if name in NO_NEGATIVE_ZERO:
-            out = fl.b.fadd(out, f64(0.0))  # never with fast-math flags
-        return [out]
+        return [call_function(fl, name, args)]
 
     return rule
 
@@ -77,7 +69,7 @@ def _fmin_fmax(fl, node, args):
     (0.0 and -0.0) the first operand."""
     a, b_ = args
     pred = "<=" if node.op.name == "fmin" else ">="
-    keep_a = fl.b.or_(fl.b.fcmp_ordered(pred, a, b_), _isnan(fl, b_))
+    keep_a = fl.b.or_(fl.b.fcmp_ordered(pred, a, b_), isnan(fl, b_))
     return [fl.b.select(keep_a, a, b_)]
 
 
@@ -108,10 +100,10 @@ def _math_check(fl, node, args):
         return [result]
     b = fl.b
     func = node.attrs["func"]
-    nan_in = _any(fl, [_isnan(fl, x) for x in inputs])
-    fl.raise_if(b.and_(_isnan(fl, result), b.not_(nan_in)), ValueError, MESSAGES["math_domain"])
+    nan_in = _any(fl, [isnan(fl, x) for x in inputs])
+    fl.raise_if(b.and_(isnan(fl, result), b.not_(nan_in)), ValueError, MESSAGES["math_domain"])
     finite_in = b.not_(_any(fl, [b.not_(_isfinite(fl, x)) for x in inputs]))
-    blew_up = b.and_(_isinf(fl, result), finite_in)
+    blew_up = b.and_(isinf(fl, result), finite_in)
     overflow = ir.Constant(ir.IntType(1), int(mathfn.CAN_OVERFLOW[func]))
     if func == "fpow":
         overflow = b.and_(overflow, b.fcmp_unordered("!=", inputs[0], f64(0.0)))

@@ -1,20 +1,27 @@
-"""A CPython-level entry point for functions of scalars: the fast call path.
+"""A CPython-level entry point: the fast call path.
 
-ctypes spends about a microsecond per call converting arguments and
-setting up libffi. For a function whose parameters and results are all
-scalars (f64, i64, bool), the module also gets
+ctypes spends about a microsecond per call converting arguments and setting
+up libffi, and reading an array's address from Python costs as much again.
+For a function of scalars and arrays (no tapes) the module also gets
 
     PyObject *<prefix>_py(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 
 a METH_FASTCALL function that `wrapper.py` turns into a Python builtin
-(`PyCFunction_NewEx`). It converts the arguments with the C API
-(PyFloat_AsDouble, PyLong_AsLongLong, PyObject_IsTrue), releases the GIL
-around the call of the C entry (`entry.py`), and builds the results
-(PyFloat_FromDouble, ...; a tuple for several). `self` is a tuple
-(fallback, on_error) of Python callables: anything unusual (wrong arity,
-arguments the C API does not convert) goes to `fallback(*args)`, the
-generic ctypes path, which converts or explains; a failed call goes to
-`on_error(address of the error record)`, which raises.
+(`PyCFunction_NewEx`). It converts scalar arguments with the C API
+(PyFloat_AsDouble, PyLong_AsLongLong, PyObject_IsTrue) and reads float64
+numpy arrays through the buffer protocol into input descriptors, releases
+the GIL around the call of the C entry (`entry.py`) and builds scalar results
+(PyFloat_FromDouble, ...; a tuple for several).
+
+`self` is a tuple (fallback, on_error, finish, numpy.ndarray) of Python
+objects. Anything unusual (wrong arity, arguments the C API does not
+convert, arrays that are not aligned float64 ndarrays, or read-only ones the
+function writes to) goes to `fallback(*args)`, the generic ctypes path,
+which converts or explains. A failed call goes to `on_error(address of the
+error record)`, which raises. Array results, and writes to copy back, are
+finished in Python: `finish(address of the frame, *args)`, where the frame
+is the error record followed by the result slots, laid out as the wrapper's
+ctypes frame.
 
 The C API symbols are registered with LLVM from the running interpreter
 (`engine.py`), so nothing depends on how libpython was linked.
@@ -23,17 +30,20 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from adjit.backend.llvm.abi import DOUBLE, INT8, INT32, INT64, PTR, RECORD, STATUS_OK
-from adjit.backend.llvm.runtime import i64, is_null, stack_alloc
+from adjit.backend.llvm.abi import (
+    BIT, DOUBLE, FLAG_NO_INPLACE, INT8, INT32, INT64, PTR, RECORD, STATUS_OK, abi_param_type,
+    input_descriptor, output_descriptor)
+from adjit.backend.llvm.runtime import i64, is_null, load_field, stack_alloc, store_field
 from adjit.ir.core import Function
-from adjit.ir.types import BOOL, F64, I64
+from adjit.ir.types import BOOL, F64, I64, ArrayType
 
+VOID = ir.VoidType()
 C_API = {
     "PyFloat_AsDouble": (DOUBLE, [PTR]),
     "PyLong_AsLongLong": (INT64, [PTR]),
     "PyObject_IsTrue": (INT32, [PTR]),
     "PyErr_Occurred": (PTR, []),
-    "PyErr_Clear": (ir.VoidType(), []),
+    "PyErr_Clear": (VOID, []),
     "PyFloat_FromDouble": (PTR, [DOUBLE]),
     "PyLong_FromLongLong": (PTR, [INT64]),
     "PyBool_FromLong": (PTR, [INT64]),
@@ -42,85 +52,223 @@ C_API = {
     "PyTuple_SetItem": (INT32, [PTR, INT64, PTR]),
     "PyTuple_GetItem": (PTR, [PTR, INT64]),
     "PyEval_SaveThread": (PTR, []),
-    "PyEval_RestoreThread": (ir.VoidType(), [PTR]),
+    "PyEval_RestoreThread": (VOID, [PTR]),
     "PyObject_Vectorcall": (PTR, [PTR, PTR, INT64, PTR]),
-    "Py_DecRef": (ir.VoidType(), [PTR]),
+    "PyObject_GetBuffer": (INT32, [PTR, PTR, INT32]),
+    "PyBuffer_Release": (VOID, [PTR]),
+    "Py_DecRef": (VOID, [PTR]),
 }
+# Py_buffer: {buf, obj, len, itemsize, readonly, ndim, format, shape, strides, suboffsets,
+# internal}; an object's type is the pointer after its reference count.
+PY_BUFFER = ir.LiteralStructType([PTR, PTR, INT64, INT64, INT32, INT32, PTR, PTR, PTR, PTR, PTR])
+B_BUF, B_ITEMSIZE, B_NDIM, B_FORMAT, B_SHAPE, B_STRIDES = 0, 3, 5, 6, 7, 8
+PYBUF_RECORDS_RO = 0x1C  # PyBUF_STRIDES | PyBUF_FORMAT
+PYBUF_WRITABLE = 0x01
+OB_TYPE_OFFSET = 8
+SELF_FALLBACK, SELF_ON_ERROR, SELF_FINISH, SELF_NDARRAY = range(4)
 SCALARS = (F64, I64, BOOL)
 
 
 def has_python_entry(fn: Function) -> bool:
     types = [p.type for p in fn.params] + list(fn.result_types)
-    return bool(fn.result_types) and all(t in SCALARS for t in types)
+    return bool(fn.result_types) and all(t in SCALARS or t.is_array for t in types)
+
+
+def needs_finish(fn: Function) -> bool:
+    """Whether results are finished in Python (arrays, writes to copy back)."""
+    return any(t.is_array for t in fn.result_types)
+
+
+def frame_type(fn: Function) -> ir.LiteralStructType:
+    """The error record and the result slots, as the wrapper's ctypes frame."""
+    slots = [output_descriptor(t.ndim) if t.is_array else abi_param_type(t)
+             for t in fn.result_types]
+    return ir.LiteralStructType([RECORD] + slots)
+
+
+class _PythonEntry:
+    def __init__(self, module: ir.Module, fn: Function, entry: ir.Function, name: str):
+        self.module = module
+        self.fn = fn
+        self.entry = entry
+        self.py = ir.Function(module, ir.FunctionType(PTR, [PTR, PTR, INT64]), name)
+        self.this, self.args, self.nargs = self.py.args
+        self.b = ir.IRBuilder(self.py.append_basic_block("entry"))
+        self.fallback = self.py.append_basic_block("fallback")
+        self.views: list[ir.Value] = []  # Py_buffers acquired so far
+
+    def api(self, symbol: str, *args: ir.Value) -> ir.Value:
+        fn = self.module.globals.get(symbol)
+        if fn is None:
+            ret, params = C_API[symbol]
+            fn = ir.Function(self.module, ir.FunctionType(ret, params), symbol)
+        return self.b.call(fn, list(args))
+
+    def item(self, k: int) -> ir.Value:
+        return self.api("PyTuple_GetItem", self.this, i64(k))
+
+    def give_up_if(self, failed: ir.Value, clear_error: bool = False) -> None:
+        """Release what was acquired and take the generic path when `failed`."""
+        with self.b.if_then(failed, likely=False):
+            if clear_error:
+                self.api("PyErr_Clear")
+            self.release_views()
+            self.b.branch(self.fallback)
+
+    def release_views(self) -> None:
+        for view in self.views:
+            self.api("PyBuffer_Release", view)
+
+    def scalar(self, obj: ir.Value, t) -> ir.Value:
+        b = self.b
+        if t == BOOL:
+            truth = self.api("PyObject_IsTrue", obj)
+            self.give_up_if(b.icmp_signed("<", truth, ir.Constant(INT32, 0)), clear_error=True)
+            return b.zext(b.icmp_signed(">", truth, ir.Constant(INT32, 0)), INT8)
+        value = self.api("PyFloat_AsDouble" if t == F64 else "PyLong_AsLongLong", obj)
+        minus_one = (b.fcmp_ordered("==", value, ir.Constant(DOUBLE, -1.0)) if t == F64
+                     else b.icmp_signed("==", value, i64(-1)))
+        self.give_up_if(b.and_(minus_one, b.not_(is_null(b, self.api("PyErr_Occurred")))),
+                        clear_error=True)
+        return value
+
+    def array(self, obj: ir.Value, t: ArrayType, writable: bool) -> ir.Value:
+        """An input descriptor of a float64 ndarray with aligned data and strides."""
+        b = self.b
+        ob_type = b.load(b.gep(obj, [i64(OB_TYPE_OFFSET)], source_etype=INT8), typ=PTR)
+        self.give_up_if(b.icmp_unsigned("!=", ob_type, self.item(SELF_NDARRAY)))
+        view = stack_alloc(b, PY_BUFFER, "view")
+        flags = PYBUF_RECORDS_RO | (PYBUF_WRITABLE if writable else 0)
+        got = self.api("PyObject_GetBuffer", obj, view, ir.Constant(INT32, flags))
+        self.give_up_if(b.icmp_signed("<", got, ir.Constant(INT32, 0)), clear_error=True)
+        self.views.append(view)
+        data = load_field(b, PY_BUFFER, view, B_BUF)
+        fmt = load_field(b, PY_BUFFER, view, B_FORMAT)
+        bad = b.or_(b.icmp_signed("!=", load_field(b, PY_BUFFER, view, B_NDIM),
+                                  ir.Constant(INT32, t.ndim)),
+                    b.icmp_signed("!=", load_field(b, PY_BUFFER, view, B_ITEMSIZE), i64(8)))
+        bad = b.or_(bad, b.icmp_unsigned("!=", b.load(fmt, typ=INT8), ir.Constant(INT8, ord("d"))))
+        second = b.gep(fmt, [i64(1)], source_etype=INT8)
+        bad = b.or_(bad, b.icmp_unsigned("!=", b.load(second, typ=INT8), ir.Constant(INT8, 0)))
+        bad = b.or_(bad, self.misaligned(b.ptrtoint(data, INT64)))
+        desc_t = input_descriptor(t.ndim)
+        desc = stack_alloc(b, desc_t, "descriptor")
+        store_field(b, desc_t, desc, 0, data)
+        for axis in range(t.ndim):
+            for field, k in ((B_SHAPE, 1), (B_STRIDES, 2)):
+                values = load_field(b, PY_BUFFER, view, field)
+                value = b.load(b.gep(values, [i64(axis)], source_etype=INT64), typ=INT64)
+                if field == B_STRIDES:
+                    bad = b.or_(bad, self.misaligned(value))
+                slot = b.gep(desc, [ir.Constant(INT32, 0), ir.Constant(INT32, k),
+                                    ir.Constant(INT32, axis)], source_etype=desc_t)
+                b.store(value, slot)
+        store_field(b, desc_t, desc, 3, i64(0))
+        self.give_up_if(bad)  # the generic path copies or converts it
+        return desc
+
+    def misaligned(self, value: ir.Value) -> ir.Value:
+        return self.b.icmp_unsigned("!=", self.b.and_(value, i64(7)), i64(0))
+
+    def extent(self, desc: ir.Value, ndim: int) -> tuple[ir.Value, ir.Value]:
+        """[lo, hi): the bytes an array's elements occupy."""
+        b = self.b
+        desc_t = input_descriptor(ndim)
+        lo = b.ptrtoint(load_field(b, desc_t, desc, 0), INT64)
+        hi = b.add(lo, i64(8))
+        for axis in range(ndim):
+            size = b.load(b.gep(desc, [ir.Constant(INT32, 0), ir.Constant(INT32, 1),
+                                       ir.Constant(INT32, axis)], source_etype=desc_t), typ=INT64)
+            stride = b.load(b.gep(desc, [ir.Constant(INT32, 0), ir.Constant(INT32, 2),
+                                         ir.Constant(INT32, axis)], source_etype=desc_t),
+                            typ=INT64)
+            span = b.mul(b.sub(size, i64(1)), stride)
+            lo = b.add(lo, b.select(b.icmp_signed("<", span, i64(0)), span, i64(0)))
+            hi = b.add(hi, b.select(b.icmp_signed(">", span, i64(0)), span, i64(0)))
+        return lo, hi
+
+    def mark_overlaps(self, arrays: dict[int, ir.Value]) -> None:
+        """Forbid in-place writes to a written array that overlaps another argument."""
+        b = self.b
+        writes = set(getattr(self.fn, "writes", ()))
+        extents = {k: self.extent(d, self.fn.params[k].type.ndim) for k, d in arrays.items()}
+        for k in writes & set(arrays):
+            overlap = ir.Constant(BIT, 0)
+            for j, (lo, hi) in extents.items():
+                if j != k:
+                    mine = extents[k]
+                    overlap = b.or_(overlap, b.and_(b.icmp_signed("<", mine[0], hi),
+                                                    b.icmp_signed("<", lo, mine[1])))
+            desc_t = input_descriptor(self.fn.params[k].type.ndim)
+            store_field(b, desc_t, arrays[k], 3,
+                        b.select(overlap, i64(FLAG_NO_INPLACE), i64(0)))
+
+    def define(self) -> None:
+        b, fn = self.b, self.fn
+        frame_t = frame_type(fn)
+        frame = stack_alloc(b, frame_t, "frame")
+        boxed = stack_alloc(b, ir.ArrayType(PTR, len(fn.params) + 1), "boxed")
+        with b.if_then(b.icmp_signed("!=", self.nargs, i64(len(fn.params))), likely=False):
+            b.branch(self.fallback)
+        values, arrays = [], {}
+        writes = set(getattr(fn, "writes", ()))
+        for k, param in enumerate(fn.params):
+            obj = b.load(b.gep(self.args, [i64(k)], source_etype=PTR), typ=PTR)
+            if param.type.is_array:
+                arrays[k] = self.array(obj, param.type, k in writes)
+                values.append(arrays[k])
+            else:
+                values.append(self.scalar(obj, param.type))
+        if len(arrays) > 1 and writes:
+            self.mark_overlaps(arrays)
+        slots = [b.gep(frame, [ir.Constant(INT32, 0), ir.Constant(INT32, k + 1)],
+                       source_etype=frame_t) for k in range(len(fn.result_types))]
+        state = self.api("PyEval_SaveThread")
+        status = b.call(self.entry, [frame] + values + slots)
+        self.api("PyEval_RestoreThread", state)
+        self.release_views()
+        with b.if_then(b.icmp_unsigned("!=", status, ir.Constant(INT32, STATUS_OK)),
+                       likely=False):
+            b.ret(self.call_python(SELF_ON_ERROR, frame, boxed, 0))  # NULL: raised
+        if needs_finish(fn):
+            b.ret(self.call_python(SELF_FINISH, frame, boxed, len(fn.params)))
+        else:
+            b.ret(self.scalar_results(slots))
+        b.position_at_end(self.fallback)
+        b.ret(self.api("PyObject_Vectorcall", self.item(SELF_FALLBACK), self.args, self.nargs,
+                       ir.Constant(PTR, None)))
+
+    def call_python(self, which: int, frame: ir.Value, boxed: ir.Value, nargs: int) -> ir.Value:
+        """self[which](frame address, *args[:nargs])."""
+        b = self.b
+        address = self.api("PyLong_FromVoidPtr", frame)
+        b.store(address, boxed)
+        for k in range(nargs):
+            arg = b.load(b.gep(self.args, [i64(k)], source_etype=PTR), typ=PTR)
+            b.store(arg, b.gep(boxed, [i64(k + 1)], source_etype=PTR))
+        out = self.api("PyObject_Vectorcall", self.item(which), boxed, i64(nargs + 1),
+                       ir.Constant(PTR, None))
+        self.api("Py_DecRef", address)
+        return out
+
+    def scalar_results(self, slots: list[ir.Value]) -> ir.Value:
+        b = self.b
+        results = []
+        for t, slot in zip(self.fn.result_types, slots):
+            if t == F64:
+                results.append(self.api("PyFloat_FromDouble", b.load(slot, typ=DOUBLE)))
+            elif t == I64:
+                results.append(self.api("PyLong_FromLongLong", b.load(slot, typ=INT64)))
+            else:
+                results.append(self.api("PyBool_FromLong", b.zext(b.load(slot, typ=INT8), INT64)))
+        if len(results) == 1:
+            return results[0]
+        packed = self.api("PyTuple_New", i64(len(results)))
+        for k, item in enumerate(results):
+            self.api("PyTuple_SetItem", packed, i64(k), item)  # steals the reference
+        return packed
 
 
 def define_python_entry(module: ir.Module, fn: Function, entry: ir.Function, name: str) -> None:
     """Define `name`, the METH_FASTCALL wrapper of the C entry `entry` of `fn`."""
-
-    def api(symbol: str) -> ir.Function:
-        existing = module.globals.get(symbol)
-        if existing is not None:
-            return existing
-        ret, params = C_API[symbol]
-        return ir.Function(module, ir.FunctionType(ret, params), symbol)
-
-    py = ir.Function(module, ir.FunctionType(PTR, [PTR, PTR, INT64]), name)
-    this, args, nargs = py.args
-    b = ir.IRBuilder(py.append_basic_block("entry"))
-    record = stack_alloc(b, RECORD, "record")
-    address = stack_alloc(b, PTR, "address")
-    slots = [stack_alloc(b, DOUBLE if t == F64 else INT64 if t == I64 else INT8, "result")
-             for t in fn.result_types]
-    fallback = py.append_basic_block("fallback")
-    with b.if_then(b.icmp_signed("!=", nargs, i64(len(fn.params))), likely=False):
-        b.branch(fallback)
-
-    values = []
-    for k, param in enumerate(fn.params):
-        obj = b.load(b.gep(args, [i64(k)], source_etype=PTR), typ=PTR)
-        if param.type == BOOL:
-            truth = b.call(api("PyObject_IsTrue"), [obj])
-            failed = b.icmp_signed("<", truth, ir.Constant(INT32, 0))
-            value = b.zext(b.icmp_signed(">", truth, ir.Constant(INT32, 0)), INT8)
-        else:
-            convert = "PyFloat_AsDouble" if param.type == F64 else "PyLong_AsLongLong"
-            value = b.call(api(convert), [obj])
-            minus_one = (b.fcmp_ordered("==", value, ir.Constant(DOUBLE, -1.0))
-                         if param.type == F64 else b.icmp_signed("==", value, i64(-1)))
-            failed = b.and_(minus_one, b.not_(is_null(b, b.call(api("PyErr_Occurred"), []))))
-        with b.if_then(failed, likely=False):
-            b.call(api("PyErr_Clear"), [])
-            b.branch(fallback)
-        values.append(value)
-
-    state = b.call(api("PyEval_SaveThread"), [])
-    status = b.call(entry, [record] + values + slots)
-    b.call(api("PyEval_RestoreThread"), [state])
-    with b.if_then(b.icmp_unsigned("!=", status, ir.Constant(INT32, STATUS_OK)), likely=False):
-        b.store(b.call(api("PyLong_FromVoidPtr"), [record]), address)
-        on_error = b.call(api("PyTuple_GetItem"), [this, i64(1)])
-        raised = b.call(api("PyObject_Vectorcall"), [on_error, address, i64(1),
-                                                     ir.Constant(PTR, None)])
-        b.call(api("Py_DecRef"), [b.load(address, typ=PTR)])
-        b.ret(raised)  # NULL: the exception is set
-
-    results = []
-    for t, slot in zip(fn.result_types, slots):
-        if t == F64:
-            results.append(b.call(api("PyFloat_FromDouble"), [b.load(slot, typ=DOUBLE)]))
-        elif t == I64:
-            results.append(b.call(api("PyLong_FromLongLong"), [b.load(slot, typ=INT64)]))
-        else:
-            flag = b.zext(b.load(slot, typ=INT8), INT64)
-            results.append(b.call(api("PyBool_FromLong"), [flag]))
-    if len(results) == 1:
-        b.ret(results[0])
-    else:
-        tuple_ = b.call(api("PyTuple_New"), [i64(len(results))])
-        for k, item in enumerate(results):
-            b.call(api("PyTuple_SetItem"), [tuple_, i64(k), item])  # steals the reference
-        b.ret(tuple_)
-
-    b.position_at_end(fallback)
-    generic = b.call(api("PyTuple_GetItem"), [this, i64(0)])
-    b.ret(b.call(api("PyObject_Vectorcall"), [generic, args, nargs, ir.Constant(PTR, None)]))
+    _PythonEntry(module, fn, entry, name).define()

@@ -3,12 +3,12 @@ allocation of array blocks, reference release, copies, and freeing all
 blocks of a call. No global state: everything hangs off the call's context.
 
 Block layout (abi.py): a `Header` {refcount, flags, prev, next} followed
-by the elements, allocated in one malloc/calloc. The helpers accept a null
-context (used by the process-wide runtime module, for blocks Python owns):
-nothing is linked or counted then. Live blocks form a doubly
+by the elements, allocated in one malloc/calloc. Live blocks form a doubly
 linked list whose sentinel is in the context; `free_all` empties it after an
 error (and after a successful call, where anything left is a leak that the
-record counts and tests assert to be zero).
+record counts and tests assert to be zero). The helpers also accept a null
+context (the process-wide runtime module uses them on blocks Python owns):
+nothing is linked or counted then.
 """
 from __future__ import annotations
 

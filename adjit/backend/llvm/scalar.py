@@ -25,9 +25,6 @@ from adjit.ir.ops.arith import wrap_i64
 from adjit.ir.ops.control import EXCEPTIONS
 from adjit.ir.types import BOOL, F64, I64
 
-INT64_MIN = -(2 ** 63)
-
-
 def f64(x: float) -> ir.Constant:
     return ir.Constant(DOUBLE, x)
 
@@ -194,11 +191,11 @@ def _is_odd_integer(fl, x: ir.Value) -> ir.Value:
     return fl.b.fcmp_ordered("==", fl.b.frem(intrinsic(fl, "llvm.fabs", x), f64(2.0)), f64(1.0))
 
 
-def _isnan(fl, x: ir.Value) -> ir.Value:
+def isnan(fl, x: ir.Value) -> ir.Value:
     return fl.b.fcmp_unordered("uno", x, x)
 
 
-def _isinf(fl, x: ir.Value) -> ir.Value:
+def isinf(fl, x: ir.Value) -> ir.Value:
     return fl.b.fcmp_ordered("==", intrinsic(fl, "llvm.fabs", x), f64(float("inf")))
 
 
@@ -221,8 +218,8 @@ def float_pow(fl, v: ir.Value, w: ir.Value) -> ir.Value:
 
     fabs_v = lambda: intrinsic(fl, "llvm.fabs", v)  # noqa: E731
     case(b.fcmp_ordered("==", w, f64(0.0)), lambda: f64(1.0))
-    case(_isnan(fl, v), lambda: v)
-    case(_isnan(fl, w), lambda: b.select(b.fcmp_ordered("==", v, f64(1.0)), f64(1.0), w))
+    case(isnan(fl, v), lambda: v)
+    case(isnan(fl, w), lambda: b.select(b.fcmp_ordered("==", v, f64(1.0)), f64(1.0), w))
 
     def inf_exponent():
         av = fabs_v()
@@ -231,7 +228,7 @@ def float_pow(fl, v: ir.Value, w: ir.Value) -> ir.Value:
         return b.select(b.fcmp_ordered("==", av, f64(1.0)), f64(1.0),
                         b.select(grows, intrinsic(fl, "llvm.fabs", w), f64(0.0)))
 
-    case(_isinf(fl, w), inf_exponent)
+    case(isinf(fl, w), inf_exponent)
 
     def inf_base():
         odd = _is_odd_integer(fl, w)
@@ -239,7 +236,7 @@ def float_pow(fl, v: ir.Value, w: ir.Value) -> ir.Value:
         negative = b.select(odd, intrinsic(fl, "llvm.copysign", f64(0.0), v), f64(0.0))
         return b.select(b.fcmp_ordered(">", w, f64(0.0)), positive, negative)
 
-    case(_isinf(fl, v), inf_base)
+    case(isinf(fl, v), inf_base)
 
     def zero_base():
         fl.raise_if(b.fcmp_ordered("<", w, f64(0.0)), ZeroDivisionError, MESSAGES["zero_pow"])
@@ -255,7 +252,7 @@ def float_pow(fl, v: ir.Value, w: ir.Value) -> ir.Value:
         phase = b.fmul(f64(math.pi), w)
         real = b.fmul(size, intrinsic(fl, "llvm.cos", phase))
         imag = b.fmul(size, intrinsic(fl, "llvm.sin", phase))
-        fl.raise_if(b.or_(_isinf(fl, real), _isinf(fl, imag)), OverflowError,
+        fl.raise_if(b.or_(isinf(fl, real), isinf(fl, imag)), OverflowError,
                     MESSAGES["complex_overflow"])
         fl.raise_if(bit(True), ValueError, MESSAGES["fractional_pow"])
         return f64(float("nan"))  # not reached
@@ -266,7 +263,7 @@ def float_pow(fl, v: ir.Value, w: ir.Value) -> ir.Value:
     case(b.fcmp_ordered("==", base, f64(1.0)),
          lambda: b.select(negate, f64(-1.0), f64(1.0)))
     result = intrinsic(fl, "llvm.pow", base, w)
-    fl.raise_if(_isinf(fl, result), OverflowError, MESSAGES["pow_overflow"])
+    fl.raise_if(isinf(fl, result), OverflowError, MESSAGES["pow_overflow"])
     out.append((b.select(negate, b.fneg(result), result), b.block))
     b.branch(done)
     b.position_at_end(done)
@@ -356,10 +353,11 @@ def _to_i64(fl, node, args):
     b = fl.b
     if node.operands[0].type == BOOL:
         return [b.zext(x, INT64)]
-    fl.raise_if(_isnan(fl, x), ValueError, MESSAGES["nan_to_int"])
-    fl.raise_if(_isinf(fl, x), OverflowError, MESSAGES["inf_to_int"])
+    fl.raise_if(isnan(fl, x), ValueError, MESSAGES["nan_to_int"])
+    fl.raise_if(isinf(fl, x), OverflowError, MESSAGES["inf_to_int"])
     # Doubles near 2**63 are 2048 apart, so these bounds are exact.
-    in_range = b.and_(b.fcmp_ordered(">=", x, f64(-2.0 ** 63)), b.fcmp_ordered("<", x, f64(2.0 ** 63)))
+    in_range = b.and_(b.fcmp_ordered(">=", x, f64(-2.0 ** 63)),
+                      b.fcmp_ordered("<", x, f64(2.0 ** 63)))
     fl.raise_if(b.not_(in_range), OverflowError, MESSAGES["int_to_64"])
     return [b.fptosi(x, INT64)]
 

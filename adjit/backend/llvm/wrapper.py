@@ -1,10 +1,12 @@
 """Calling compiled code from Python: `CompiledFunction`.
 
-A call converts the arguments to the C ABI of the exported entry
-(`entry.py`, docs/backend.md) and calls it through ctypes, which releases the
-GIL for the duration of the call; the native code touches no global state,
-so any number of threads may call one function at once. Results come back
-as Python floats, ints and bools, a tuple for several, and numpy arrays:
+A call goes through the module's CPython-level entry when it has one
+(`pyentry.py`: functions of scalars and arrays), else it converts the
+arguments to the C ABI of the exported entry (`entry.py`, docs/backend.md)
+and calls it through ctypes. Both release the GIL for the duration of the
+call; the native code touches no global state, so any number of threads may
+call one function at once. Results come back as Python floats, ints and
+bools, a tuple for several, and numpy arrays:
 
 - an array the call allocated is wrapped without copying; the numpy array
   owns the block (its base is a `_Block` that releases its references
@@ -185,6 +187,9 @@ class CompiledFunction:
                             for t in self.param_types]
         self._array_params = [k for k, t in enumerate(self.param_types) if t.is_array]
         self._tape_params = [k for k, t in enumerate(self.param_types) if isinstance(t, TapeType)]
+        self._result_fields = [(f"r{k}", t if is_managed(t) else None)
+                               for k, t in enumerate(self.result_types)]
+        self._returns_tapes = any(isinstance(t, TapeType) for t in self.result_types)
         if python_address:
             self._call = self._builtin(python_address)
             # Calls go straight to the builtin: a class of this one instance whose
@@ -209,11 +214,16 @@ class CompiledFunction:
     def _builtin(self, address: int) -> Callable[..., Any]:
         """The module's CPython-level entry (pyentry.py) as a Python builtin."""
         self._method_def = _PyMethodDef(self.name.encode(), address, _METH_FASTCALL, None)
-        return _PyCFunction_NewEx(ctypes.byref(self._method_def),
-                                  (self._generic_call, self._raise_from_record), None)
+        companions = (self._generic_call, self._raise_from_record, self._finish, np.ndarray)
+        return _PyCFunction_NewEx(ctypes.byref(self._method_def), companions, None)
 
     def _raise_from_record(self, address: int) -> None:
         self.sites.raise_for_record(Record.from_address(address))
+
+    def _finish(self, address: int, *args: Any) -> Any:
+        """The results of a call made by the CPython-level entry (arrays among them)."""
+        arrays = {k: args[k] for k in self._array_params}
+        return self._results(self._frame_type.from_address(address), args, arrays)
 
     def call_with_stats(self, *args: Any) -> tuple[Any, CallStats]:
         result, record = self._invoke(args)
@@ -270,43 +280,48 @@ class CompiledFunction:
     def _results(self, frame: Any, args: Sequence[Any], arrays: dict[int, np.ndarray]) -> Any:
         owners: dict[int, np.ndarray] = {}
         out = []
-        for k, t in enumerate(self.result_types):
-            value = getattr(frame, f"r{k}")
-            if isinstance(t, ArrayType):
+        for name, t in self._result_fields:
+            value = getattr(frame, name)
+            if t is None:
+                pass
+            elif isinstance(t, ArrayType):
                 value = self._array_result(value, t.ndim, owners, args, arrays)
-            elif isinstance(t, TapeType):
+            else:
                 value = NativeTape(value, t, self._runtime)
             out.append(value)
-        for block, array in owners.items():
-            if ctypes.c_int64.from_address(block).value > array.base.references:
-                # A returned tape holds this array too: give Python its own copy, so
-                # that writing to the result cannot change what the tape recorded.
-                private = array.copy()
-                out = [private if v is array else v for v in out]
+        if self._returns_tapes:
+            for block, array in owners.items():
+                if ctypes.c_int64.from_address(block).value > array.base.references:
+                    # A returned tape holds this array too: give Python its own copy,
+                    # so that writing to the result cannot change what the tape recorded.
+                    private = array.copy()
+                    out = [private if v is array else v for v in out]
         for k, final in zip(self.writes, out[self.returned:]):
             target = args[k]
-            if isinstance(target, np.ndarray) and final is not target:
+            if final is not target and isinstance(target, np.ndarray):
                 np.copyto(target, final)
-        out = out[:self.returned]
-        if len(out) == 1:
+        if self.returned == 1:
             return out[0]
-        return tuple(out) if out else None
+        return tuple(out[:self.returned]) if self.returned else None
 
     def _array_result(self, desc: Any, ndim: int, owners: dict[int, np.ndarray],
                       args: Sequence[Any], arrays: dict[int, np.ndarray]) -> np.ndarray:
         """A returned array: each result holds one reference to its block; all
         results over one block are one numpy array (as `return y, y` in CPython)."""
-        interface = _interface(desc, ndim)
-        if desc.block:
-            if desc.block in owners:
-                owners[desc.block].base.references += 1
+        block = desc.block
+        if block:
+            if block in owners:
+                owners[block].base.references += 1
             else:
-                owners[desc.block] = np.asarray(_Block(desc.block, interface, self._runtime))
-            return owners[desc.block]
+                interface = _interface(desc, ndim)
+                owners[block] = np.asarray(_Block(block, interface, self._runtime))
+            return owners[block]
         # The data belongs to an argument: give back the argument itself.
+        interface = _interface(desc, ndim)
         for k, x in arrays.items():
             if (x.__array_interface__["data"][0] == interface["data"][0]
-                    and x.shape == interface["shape"] and x.strides == interface["strides"]):
+                    and x.shape == interface["shape"]
+                    and (x.strides == interface["strides"] or x.size == 0)):
                 return args[k] if args[k] is x else x
         raise AssertionError("a returned array aliases no argument")  # pragma: no cover
 

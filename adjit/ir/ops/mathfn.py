@@ -72,9 +72,9 @@ UNARY: dict[str, tuple[Callable[[float], float], Callable[..., Any], bool]] = {
     "cbrt": (lambda x: float(np.cbrt(x)), np.cbrt, False),
     "erf": (math.erf, None, False),
     "erfc": (math.erfc, None, False),
-    "floor": (lambda x: float(math.floor(x)), np.floor, False),
-    "ceil": (lambda x: float(math.ceil(x)), np.ceil, False),
-    "trunc": (lambda x: float(math.trunc(x)), np.trunc, False),
+    "floor": (lambda x: float(np.floor(x)), np.floor, False),  # keeps -0.0, as C's floor
+    "ceil": (lambda x: float(np.ceil(x)), np.ceil, False),
+    "trunc": (lambda x: float(np.trunc(x)), np.trunc, False),
     "fabs": (math.fabs, np.fabs, False),
     "gamma": (math.gamma, _c_tgamma, True),
     "lgamma": (math.lgamma, _c_lgamma, True),

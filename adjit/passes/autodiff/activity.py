@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from adjit.ir import ops
 from adjit.ir.core import Function, Node, Region, Value
-from adjit.ir.types import is_differentiable
+from adjit.ir.types import TapeType, is_differentiable
 
 
 def active_values(fn: Function, wrt: list[int]) -> set[Value]:
@@ -24,8 +24,9 @@ def active_values(fn: Function, wrt: list[int]) -> set[Value]:
 
 
 def _mark(values: list[Value], flags: list[bool], active: set[Value]) -> None:
+    """Floats, float arrays and tapes (whose records carry derivatives) can be active."""
     for v, flag in zip(values, flags):
-        if flag and is_differentiable(v.type):
+        if flag and (is_differentiable(v.type) or isinstance(v.type, TapeType)):
             active.add(v)
 
 

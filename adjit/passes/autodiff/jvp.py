@@ -17,6 +17,7 @@ from adjit.ir.builder import Builder
 from adjit.ir.core import Function, Node, Region, Value
 from adjit.ir.ops.array import zeros_like
 from adjit.ir.types import ArrayType, TapeType, Type, is_differentiable as _differentiable
+from adjit.passes.autodiff.activity import active_values
 
 MAX_FIXPOINT = 64
 
@@ -37,8 +38,9 @@ def zero_of(b: Builder, primal: Value) -> Value:
 
 
 class JVPTransform:
-    def __init__(self, fn: Function):
+    def __init__(self, fn: Function, active: set[Value]):
         self.fn = fn
+        self.active = active  # values that depend on the inputs with tangents
         self.primal: dict[Value, Value] = {}
         self.tangent: dict[Value, Value] = {}
 
@@ -106,8 +108,12 @@ class JVPTransform:
         leading = 3 if node.op is ops.for_ else 0
         inits = node.operands[leading:]
         body = node.regions[-1]
-        active = {k for k, v in enumerate(inits)
-                  if is_differentiable(v.type) and self.tangent.get(v) is not None}
+        # Start from the activity analysis (tapes always carry tangent tapes),
+        # so the body is normally transformed once, however deep the nesting.
+        active = {k for k, (v, r) in enumerate(zip(inits, node.results))
+                  if is_differentiable(v.type) and (self.tangent.get(v) is not None
+                                                    or r in self.active
+                                                    or isinstance(r.type, TapeType))}
         for _ in range(MAX_FIXPOINT):
             order = sorted(active)
             regions = [self.loop_region(b, r, node, order) for r in node.regions]
@@ -156,7 +162,7 @@ def jvp_function(fn: Function, wrt: list[int], name: str | None = None) -> Funct
         if not is_differentiable(fn.params[k].type):
             raise ValueError(f"parameter {k} of {fn.origin or fn.name} has type "
                              f"{fn.params[k].type}, which has no derivative")
-    transform = JVPTransform(fn)
+    transform = JVPTransform(fn, active_values(fn, wrt))
     params = fn.params
     body = Region([p.type for p in params] + [params[k].type for k in wrt],
                   [p.hint for p in params] + [f"{params[k].hint}.dot" for k in wrt])
