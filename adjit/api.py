@@ -110,20 +110,14 @@ def deep_recursion(target: UserFunction):
         sys.setrecursionlimit(saved)
 
 
-_SCALAR_KINDS = {float: "f", int: "i", bool: "b", np.float64: "f", np.int64: "i",
-                 np.bool_: "b"}
-
-
-def _kind(value: Any) -> Any:
-    """A cheap key that determines a value's IR type and array layout."""
-    kind = _SCALAR_KINDS.get(type(value))
-    if kind is not None:
-        return kind
-    if type(value) is np.ndarray:
-        flags = value.flags
-        return (value.dtype.char, value.ndim,
-                "C" if flags.c_contiguous else "F" if flags.f_contiguous else "A")
-    return type(value)
+def _kinds(args: tuple) -> tuple:
+    """A cheap key that determines the arguments' IR types and array layouts
+    (the Python types, and for arrays their dtype, ndim and layout)."""
+    types = tuple(map(type, args))
+    if np.ndarray not in types:
+        return types
+    return types + tuple((a.dtype.char, a.ndim, a.flags.c_contiguous, a.flags.f_contiguous)
+                         for a in args if type(a) is np.ndarray)
 
 
 def single(results: list[Any]) -> Any:
@@ -243,18 +237,34 @@ class Staged:
         return compile_module(module, **options)
 
     def __call__(self, *args: Any) -> Any:
-        # Fast path: the same argument kinds as a previous call.
-        runner = self.fast.get(tuple(map(_kind, args))) if not self.static_argnums else None
+        return self._dispatch(*args)
+
+    def _dispatch(self, *args: Any) -> Any:
+        """Find (or compile) the specialization for these arguments and call it.
+        When it has a native entry, calls go straight to it from then on: this
+        instance's __call__ becomes that builtin, which checks the argument
+        types itself and comes back here for any other signature."""
+        runner = self.fast.get(_kinds(args)) if not self.static_argnums else None
         if runner is None:
             values = bind_arguments(self.target, args)
             runner = self.specialization(values)
             if len(values) == len(args) and not self.static_argnums:
-                self.fast[tuple(map(_kind, args))] = runner
+                # The compiled function's own entry, skipping its Python __call__.
+                self.fast[_kinds(args)] = getattr(runner, "_call", runner)
+                self._enter_directly(runner)
             args = tuple(values)
         out = runner(*args)
         if self.structure is single:
             return out
         return self.structure(list(out) if isinstance(out, tuple) else [out])
+
+    def _enter_directly(self, runner: Any) -> None:
+        entry = getattr(runner, "entry_with_fallback", None)
+        if self.structure is not single or entry is None:
+            return
+        builtin = entry(self._dispatch)
+        if builtin is not None:  # a builtin is not bound as a method: it gets no self
+            self.__class__ = type("Staged", (Staged,), {"__call__": builtin})
 
     def __repr__(self) -> str:
         return f"<adjit function {self.target.definition.name}>"

@@ -13,8 +13,9 @@ numpy arrays through the buffer protocol into input descriptors, releases
 the GIL around the call of the C entry (`entry.py`) and builds scalar results
 (PyFloat_FromDouble, ...; a tuple for several).
 
-`self` is a tuple (fallback, on_error, finish, numpy.ndarray) of Python
-objects. Anything unusual (wrong arity, arguments the C API does not
+`self` is a tuple (fallback, on_error, finish, numpy.ndarray, float, int,
+bool) of Python objects; scalar arguments must be exactly of the type the
+function was specialized for. Anything unusual (wrong arity, arguments the C API does not
 convert, arrays that are not aligned float64 ndarrays, or read-only ones the
 function writes to) goes to `fallback(*args)`, the generic ctypes path,
 which converts or explains. A failed call goes to `on_error(address of the
@@ -65,7 +66,8 @@ B_BUF, B_ITEMSIZE, B_NDIM, B_FORMAT, B_SHAPE, B_STRIDES = 0, 3, 5, 6, 7, 8
 PYBUF_RECORDS_RO = 0x1C  # PyBUF_STRIDES | PyBUF_FORMAT
 PYBUF_WRITABLE = 0x01
 OB_TYPE_OFFSET = 8
-SELF_FALLBACK, SELF_ON_ERROR, SELF_FINISH, SELF_NDARRAY = range(4)
+SELF_FALLBACK, SELF_ON_ERROR, SELF_FINISH, SELF_NDARRAY, SELF_FLOAT, SELF_INT, SELF_BOOL = range(7)
+SELF_SCALAR_TYPE = {F64: SELF_FLOAT, I64: SELF_INT, BOOL: SELF_BOOL}
 SCALARS = (F64, I64, BOOL)
 
 
@@ -121,6 +123,11 @@ class _PythonEntry:
 
     def scalar(self, obj: ir.Value, t) -> ir.Value:
         b = self.b
+        # Exactly the Python type the function was specialized for (float, int,
+        # bool); anything else (an int for a float, np.float64) takes the
+        # fallback, which converts or specializes anew.
+        ob_type = b.load(b.gep(obj, [i64(OB_TYPE_OFFSET)], source_etype=INT8), typ=PTR)
+        self.give_up_if(b.icmp_unsigned("!=", ob_type, self.item(SELF_SCALAR_TYPE[t])))
         if t == BOOL:
             truth = self.api("PyObject_IsTrue", obj)
             self.give_up_if(b.icmp_signed("<", truth, ir.Constant(INT32, 0)), clear_error=True)

@@ -214,7 +214,16 @@ class CompiledFunction:
     def _builtin(self, address: int) -> Callable[..., Any]:
         """The module's CPython-level entry (pyentry.py) as a Python builtin."""
         self._method_def = _PyMethodDef(self.name.encode(), address, _METH_FASTCALL, None)
-        companions = (self._generic_call, self._raise_from_record, self._finish, np.ndarray)
+        return self.entry_with_fallback(self._generic_call)
+
+    def entry_with_fallback(self, fallback: Callable[..., Any]) -> Callable[..., Any] | None:
+        """The native entry as a builtin that calls `fallback(*args)` for
+        arguments it does not take as they are (other types, arity, arrays it
+        cannot read in place); None when the function has no native entry."""
+        if getattr(self, "_method_def", None) is None:
+            return None
+        companions = (fallback, self._raise_from_record, self._finish, np.ndarray, float, int,
+                      bool)
         return _PyCFunction_NewEx(ctypes.byref(self._method_def), companions, None)
 
     def _raise_from_record(self, address: int) -> None:
