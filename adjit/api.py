@@ -140,6 +140,7 @@ class Staged:
         self.static_argnums = tuple(static_argnums)
         self.cache: dict[tuple, Callable[..., Any]] = {}
         self.fast: dict[tuple, Callable[..., Any]] = {}  # argument kinds -> runner
+        self.modules: dict[tuple, Module] = {}  # signature -> optimized IR compiled
         self.derived: dict[tuple, Staged] = {}
         self.lock = threading.Lock()
         self.__adjit_function__ = fn
@@ -222,6 +223,7 @@ class Staged:
                     with deep_recursion(self.target):
                         runner = self._compile(module)
                     self.cache[key] = runner
+                    self.modules[key] = module
         return runner
 
     def _compile(self, module: Module) -> Callable[..., Any]:
@@ -257,6 +259,27 @@ class Staged:
         if self.structure is single:
             return out
         return self.structure(list(out) if isinstance(out, tuple) else [out])
+
+    def _inspect(self, args: tuple, show: Callable[[Module, Any], str]) -> str | dict:
+        """`show` of one signature (compiled now if needed), or of every
+        compiled signature when no arguments are given (as Numba's inspect_*)."""
+        if args:
+            values = bind_arguments(self.target, args)
+            runner = self.specialization(values)
+            return show(self.modules[self.signature(values)], runner)
+        return {key: show(self.modules[key], runner) for key, runner in self.cache.items()}
+
+    def inspect_ir(self, *args: Any) -> str | dict:
+        """The optimized IR that is compiled, for `args`' signature."""
+        return self._inspect(args, lambda module, runner: str(module))
+
+    def inspect_llvm(self, *args: Any) -> str | dict:
+        """The LLVM IR after LLVM's O3, for `args`' signature."""
+        return self._inspect(args, lambda module, runner: runner.optimized_ir)
+
+    def inspect_asm(self, *args: Any) -> str | dict:
+        """The host assembly, for `args`' signature."""
+        return self._inspect(args, lambda module, runner: runner.assembly())
 
     def _enter_directly(self, runner: Any) -> None:
         entry = getattr(runner, "entry_with_fallback", None)

@@ -7,6 +7,7 @@ error; 3 an internal error of adjit (with a request to report it).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import traceback
 from pathlib import Path
@@ -183,8 +184,14 @@ def cmd_dump(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     stats: list = []
-    text = dump.render(target, args.stage, args.format, values, wrt_argnums(target, args),
-                       passes=args.passes, stats=stats)
+    from adjit.passes.manager import registry
+
+    for name in args.print_before + args.print_after:
+        if name not in registry():
+            raise UsageError(f"unknown pass {name!r} (passes: {', '.join(sorted(registry()))})")
+    with printing_passes(args.print_before, args.print_after):
+        text = dump.render(target, args.stage, args.format, values, wrt_argnums(target, args),
+                           passes=args.passes, stats=stats)
     if args.pass_stats:
         print(f"{'pass':<12} {'ms':>8} {'nodes before':>13} {'after':>7}", file=sys.stderr)
         for st in stats:
@@ -320,6 +327,29 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@contextlib.contextmanager
+def printing_passes(before: list[str], after: list[str]):
+    """Make every pipeline run print the IR around the named passes (stderr)."""
+    if not before and not after:
+        yield
+        return
+    from adjit.passes import manager
+
+    original = manager.run_pipeline
+
+    def run_pipeline(module, pipeline, **kwargs):
+        kwargs.setdefault("print_before", tuple(before))
+        kwargs.setdefault("print_after", tuple(after))
+        kwargs.setdefault("stream", sys.stderr)
+        return original(module, pipeline, **kwargs)
+
+    manager.run_pipeline = run_pipeline
+    try:
+        yield
+    finally:
+        manager.run_pipeline = original
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from adjit import demo
 
@@ -405,6 +435,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="pass pipeline replacing adjit's, e.g. inline,fold,cse,dce")
     dump.add_argument("--pass-stats", action="store_true",
                       help="print each pass's time and node counts to standard error")
+    dump.add_argument("--print-before", metavar="PASS", action="append", default=[],
+                      help="print the IR before each run of PASS to standard error")
+    dump.add_argument("--print-after", metavar="PASS", action="append", default=[],
+                      help="print the IR after each run of PASS to standard error")
     dump.add_argument("--wrt", help="parameters to differentiate for the AD stages")
     dump.add_argument("--format", default="text", choices=("text", "json", "graphml", "dot",
                                                            "svg", "png"))
