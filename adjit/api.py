@@ -356,6 +356,8 @@ def grad(fn: Any, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> St
         grads = tuple(flat[:len(nums)]) if as_tuple else flat[0]
         return (grads, single(flat[len(nums):])) if has_aux else grads
 
+    if not has_aux:  # the flat results are the answer: calls can go straight to native code
+        structure = single
     return _staged(fn).derive(lambda f: grad_graph(f, nums, has_aux), structure)
 
 
@@ -369,6 +371,9 @@ def value_and_grad(fn: Any, argnums: int | Sequence[int] = 0, has_aux: bool = Fa
         value, grads, aux = flat[0], flat[1:1 + len(nums)], flat[1 + len(nums):]
         grads = tuple(grads) if as_tuple else grads[0]
         return ((value, single(aux)) if has_aux else value), grads
+
+    if not has_aux and not as_tuple:  # (value, gradient) is the flat result itself
+        structure = single
 
     return _staged(fn).derive(lambda f: grad_graph(f, nums, has_aux, with_value=True),
                               structure)
