@@ -20,6 +20,7 @@ import multiprocessing.connection
 import platform
 import subprocess
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,8 @@ from tests.fuzz.harness import FAILING, Checks, Finding, check_program, family, 
 
 REPO = Path(__file__).resolve().parents[2]
 REPORT = REPO / "docs" / "reliability.md"
-KINDS = ("ok", "mismatch", "crash", "unsupported", "rejected", "timeout", "invalid")
+KINDS = ("ok", "mismatch", "crash", "unsupported", "rejected", "timeout", "invalid",
+         "harness-error")
 RECYCLE = 200  # tasks per worker before it is replaced (bounds memory growth)
 
 
@@ -71,7 +73,12 @@ def run_check(config: Config, index: int) -> tuple:
         program = program_for(config.seed, index)
     except Exception as exc:  # noqa: BLE001 - a generator failure is reported, not fatal
         return ("done", index, "invalid", [], [f"generator: {exc}"], 0.0)
-    outcome = check_program(program, config.checks(index), timeout=config.timeout)
+    try:
+        outcome = check_program(program, config.checks(index), timeout=config.timeout)
+    except Exception as exc:  # noqa: BLE001 - a bug of the harness, not of adjit
+        where = traceback.format_exception(exc)[-1].strip()
+        return ("done", index, "harness-error", [("harness-error", "harness", where, where)], [],
+                time.perf_counter() - start)
     findings = [(f.kind, f.check, f.detail, f.where) for f in outcome.findings]
     return ("done", index, outcome.kind, findings, outcome.notes, time.perf_counter() - start)
 
@@ -215,7 +222,8 @@ class Tally:
 
     def line(self) -> str:
         done = sum(self.kinds.values())
-        parts = " ".join(f"{k} {self.kinds[k]}" for k in KINDS if self.kinds[k] or k != "invalid")
+        parts = " ".join(f"{k} {self.kinds[k]}" for k in KINDS
+                         if self.kinds[k] or k not in ("invalid", "harness-error"))
         return f"[{time.monotonic() - self.start:7.0f} s] {done}/{self.total}: {parts}"
 
 
@@ -232,7 +240,8 @@ def git_commit() -> str:
 
 def report_entry(args, tally: Tally, written: list[str], wall: float) -> str:
     k = tally.kinds
-    rows = [f"| {name} | {k[name]} |" for name in KINDS if k[name] or name != "invalid"]
+    rows = [f"| {name} | {k[name]} |" for name in KINDS
+            if k[name] or name not in ("invalid", "harness-error")]
     sigs = [f"| {c} | `{s}` |" for s, c in tally.signatures.most_common()]
     skipped = {n: c for n, c in tally.notes.items() if "kink" in n}
     when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")

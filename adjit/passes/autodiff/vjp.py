@@ -99,6 +99,17 @@ def trip_count(b: Builder, start: Value, stop: Value, step: Value) -> Value:
     return b.apply(ops.max_, b.apply(ops.select, up, up_count, down_count), zero)
 
 
+def mark_recomputed(node: Node) -> None:
+    """Mark a node of a loop body recomputed in the adjoint: it ran on the same
+    values in the forward sweep, so it cannot raise now and may be deleted when
+    unused (`adjit.passes.manager.has_effects`)."""
+    if node.op.may_raise or node.regions:
+        node.attrs["recomputed"] = True
+    for region in node.regions:
+        for inner in region.nodes:
+            mark_recomputed(inner)
+
+
 class VJPTransform:
     def __init__(self, fn: Function, active: set[Value] | None = None):
         self.fn = fn
@@ -302,7 +313,10 @@ class VJPTransform:
         if is_for:
             start, _, step = [env.get(v, v) for v in node.operands[:3]]
             inner[body.args[0]] = rb.apply(ops.add, start, rb.apply(ops.mul, k_arg, step))
+        first = len(region.nodes)
         self.forward(rb, body, inner)  # recompute this iteration
+        for node in region.nodes[first:]:
+            mark_recomputed(node)
         inner_ct: dict = {v: a for v, a in zip(arrays, acc_args)}
         for k, c in zip(active, ct_args):
             self.accumulate(rb, inner_ct, body.yields[k], c, inner)
