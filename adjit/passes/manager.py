@@ -292,13 +292,14 @@ def has_effects(node: Node, memo: dict[Node, bool] | None = None,
 
     A `tape_push` has none: the MemoryError at the tape limit is a resource
     limit, not the program's behaviour, and a record never popped is never
-    observed. Nor has a node reverse mode marked `recomputed`: it repeats, on
-    the same values, a computation the forward sweep already ran. Whether a loop terminates is not an effect (an unused loop
+    observed. Nor has a node reverse mode marked `checked_before`: it repeats,
+    on the same values, a computation the forward sweep already ran (or uses
+    indices it already checked). Whether a loop terminates is not an effect (an unused loop
     with no effect inside may be deleted, as C++ compilers assume progress).
     """
     if memo is not None and node in memo:
         return memo[node]
-    if node.op is ops.tape_push or node.attrs.get("recomputed"):
+    if node.op is ops.tape_push or node.attrs.get("checked_before"):
         out = False  # a recomputation of what already ran cannot raise anew
     else:
         out = (not node.op.pure or (may_raise(node) and node not in proven)

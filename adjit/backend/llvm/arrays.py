@@ -55,14 +55,19 @@ def _array_new(fl, node, dims):
     return [b.insert_value(out, header, A_HEADER)]
 
 
-def normalize_indices(fl, array: ir.Value, indices: list[ir.Value]) -> list[ir.Value]:
-    """Python's negative indices, and numpy's IndexError when out of range."""
+def normalize_indices(fl, array: ir.Value, indices: list[ir.Value],
+                      node=None) -> list[ir.Value]:
+    """Python's negative indices, and numpy's IndexError when out of range
+    (not for a node marked `checked_before`: reverse mode recomputing the
+    forward sweep, or accumulating at indices the forward sweep checked; the
+    check would keep LLVM from vectorizing)."""
     b = fl.b
     out = []
+    checked = fl.options.boundscheck and not (node is not None and node.attrs.get("checked_before"))
     for axis, index in enumerate(indices):
         size = b.extract_value(array, [A_SHAPE, axis])
         fixed = b.select(b.icmp_signed("<", index, i64(0)), b.add(index, size), index)
-        if fl.options.boundscheck:
+        if checked:
             fl.raise_if(b.icmp_unsigned(">=", fixed, size), IndexError, index_message(axis),
                         [index, size])
         out.append(fixed)
@@ -86,7 +91,7 @@ def element_pointer(fl, array: ir.Value, indices: list[ir.Value]) -> ir.Value:
 @lowers(ops.array_get)
 def _array_get(fl, node, args):
     array, *indices = args
-    at = element_pointer(fl, array, normalize_indices(fl, array, indices))
+    at = element_pointer(fl, array, normalize_indices(fl, array, indices, node))
     return [fl.b.load(at, typ=DOUBLE)]
 
 
@@ -124,7 +129,7 @@ def writable(fl, node, array: ir.Value, ndim: int) -> ir.Value:
 @lowers(ops.array_set)
 def _array_set(fl, node, args):
     array, *indices, value = args
-    indices = normalize_indices(fl, array, indices)
+    indices = normalize_indices(fl, array, indices, node)
     target = writable(fl, node, array, len(indices))
     fl.b.store(value, element_pointer(fl, target, indices))
     return [target]
@@ -133,7 +138,7 @@ def _array_set(fl, node, args):
 @lowers(ops.array_add_at)
 def _array_add_at(fl, node, args):
     array, *indices, value = args
-    indices = normalize_indices(fl, array, indices)
+    indices = normalize_indices(fl, array, indices, node)
     target = writable(fl, node, array, len(indices))
     at = element_pointer(fl, target, indices)
     fl.b.store(fl.b.fadd(fl.b.load(at, typ=DOUBLE), value, flags=fl.fm), at)

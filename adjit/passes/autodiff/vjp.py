@@ -100,11 +100,12 @@ def trip_count(b: Builder, start: Value, stop: Value, step: Value) -> Value:
 
 
 def mark_recomputed(node: Node) -> None:
-    """Mark a node of a loop body recomputed in the adjoint: it ran on the same
-    values in the forward sweep, so it cannot raise now and may be deleted when
-    unused (`adjit.passes.manager.has_effects`)."""
+    """Mark a node of a loop body recomputed in the adjoint `checked_before`:
+    it ran on the same values in the forward sweep, so it cannot raise now,
+    may be deleted when unused (`adjit.passes.manager.has_effects`) and needs
+    no bounds checks."""
     if node.op.may_raise or node.regions:
-        node.attrs["recomputed"] = True
+        node.attrs["checked_before"] = True
     for region in node.regions:
         for inner in region.nodes:
             mark_recomputed(inner)
@@ -218,7 +219,9 @@ class VJPTransform:
         if isinstance(contribution, Indexed):
             if current is None:
                 current = zeros_like(b, env.get(v, v))
-            ct[v] = b.apply(ops.array_add_at, current, *contribution.indices, contribution.value)
+            # The forward sweep read v at these indices: they are in bounds.
+            ct[v] = b.node(ops.array_add_at, [current, *contribution.indices, contribution.value],
+                           attrs={"checked_before": True}).result
         elif current is None:
             ct[v] = contribution
         elif isinstance(v.type, ArrayType):
