@@ -8,7 +8,7 @@ import datetime
 import json
 from pathlib import Path
 
-from benchmarks import calls, helmholtz, logistic
+from benchmarks import calls, helmholtz, logistic, passes
 from benchmarks.common import fmt, machine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +64,14 @@ def write_report(results: dict) -> None:
         "The reverse sweep keeps one float per iteration on its tape (8 bytes); the budget "
         "is 16 bytes per iteration per carried float.",
         "",
+        "## adjit's passes",
+        "",
+        "Gradient time with adjit's pass pipelines and with none (`jit(passes=\"\")`); "
+        "LLVM O3 runs in both.",
+        "",
+        table(results["passes"], ["gradient of", "with passes", "without passes",
+                                  "without / with"],
+              {"with passes": fmt, "without passes": fmt, "without / with": ratio}),
     ]
     (ROOT / "docs" / "benchmarks.md").write_text("\n".join(lines))
 
@@ -71,7 +79,7 @@ def write_report(results: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("which", nargs="?", default="all",
-                        choices=("all", "helmholtz", "calls", "logistic"))
+                        choices=("all", "helmholtz", "calls", "logistic", "passes"))
     parser.add_argument("--quick", action="store_true", help="fewer repeats and sizes")
     args = parser.parse_args()
     results: dict = {"date": datetime.date.today().isoformat(), "machine": machine()}
@@ -82,6 +90,8 @@ def main() -> None:
     if args.which in ("all", "logistic"):
         sizes = (10 ** 3, 10 ** 5) if args.quick else (10 ** 3, 10 ** 5, 10 ** 7)
         results["logistic"] = logistic.run(sizes, quick=args.quick)
+    if args.which in ("all", "passes"):
+        results["passes"] = passes.run(quick=args.quick)
     if args.which == "all":
         out = ROOT / "benchmarks" / "out"
         out.mkdir(exist_ok=True)
