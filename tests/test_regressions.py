@@ -19,10 +19,7 @@ import pytest
 from tests.fuzz.harness import check_program
 from tests.fuzz.shrink import REGRESSIONS_DIR, load_regression
 
-OPEN: dict[str, str] = {
-    "0007_mismatch.py": "element writes made by a call in a `while` test are lost (with `while "
-                        "f(x) < c: pass` the loop never ends where CPython's does)",
-}
+OPEN: dict[str, str] = {}
 
 FILES = sorted(REGRESSIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.py"))
 

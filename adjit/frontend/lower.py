@@ -367,6 +367,13 @@ class FunctionLowering(ExpressionLowering):
     # --- loops --------------------------------------------------------------
 
     def stmt_While(self, st: s.While) -> None:
+        if may_write_arrays([s.ExprStmt(st.test.span, st.test)]):
+            # The test calls a function that may write to arrays: the condition
+            # region cannot pass those writes on, so test it in the body:
+            # `while True: if not test: break` then the body.
+            exit_if = s.If(st.test.span, s.UnaryOp(st.test.span, "not", st.test),
+                           [s.Break(st.test.span)], [])
+            st = s.While(st.span, s.Num(st.test.span, True), [exit_if, *st.body])
         self.loop(st, st.body, counter=None)
 
     def stmt_For(self, st: s.For) -> None:
