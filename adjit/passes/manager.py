@@ -48,7 +48,7 @@ class Pass:
     name: ClassVar[str] = ""
 
     def run(self, module: Module) -> Module:
-        raise NotImplementedError
+        raise TypeError(f"pass class {type(self).__name__} defines no run()")
 
     def __str__(self) -> str:
         options = [f"{f.name}={getattr(self, f.name)}".lower() for f in dataclasses.fields(self)

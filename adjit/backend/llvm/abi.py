@@ -24,6 +24,7 @@ import ctypes
 
 from llvmlite import ir
 
+from adjit.errors import InternalError
 from adjit.ir.types import BOOL, F64, I64, ArrayType, TapeType, Type
 
 DOUBLE = ir.DoubleType()
@@ -87,7 +88,8 @@ def value_type(t: Type) -> ir.Type:
         return array_type(t.ndim)
     if isinstance(t, TapeType):
         return PTR  # the tape block, which starts with its header
-    raise NotImplementedError(f"the LLVM backend has no representation for {t}")
+    raise InternalError(f"the LLVM backend has no representation for values of type {t}",
+                        stage="llvm")
 
 
 def input_descriptor(ndim: int) -> ir.LiteralStructType:
