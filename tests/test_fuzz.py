@@ -26,8 +26,8 @@ from tests.fuzz.harness import Checks, Outcome, check_program
 from tests.fuzz.shrink import REGRESSIONS_DIR, header_fields
 from tests.test_regressions import OPEN
 
-INTERP_EXAMPLES = 250
-NATIVE_EXAMPLES = 30
+INTERP_EXAMPLES = 500
+NATIVE_EXAMPLES = 60
 
 
 def open_signatures() -> set[str]:

@@ -192,6 +192,7 @@ class Tally:
         self.total = total
         self.log = open(log, "w") if log else None
         self.indices: dict[str, list[int]] = collections.defaultdict(list)
+        self.primary: dict[str, list[int]] = collections.defaultdict(list)
         self.kinds: collections.Counter = collections.Counter()
         self.signatures: collections.Counter = collections.Counter()
         self.first: dict[str, tuple[int, tuple]] = {}
@@ -214,7 +215,10 @@ class Tally:
                                        "notes": notes}) + "\n")
             self.log.flush()
         for note in notes:
-            self.notes[note.split(" (")[0].split(":")[0]] += 1
+            self.notes[note.split(" (")[0]] += 1
+        failing = [f for f in findings if f[0] in FAILING]
+        if failing:  # the first failure of a program; later ones often follow from it
+            self.primary[f"{failing[0][0]}|{failing[0][1]}|{failing[0][3]}"].append(index)
         done = sum(self.kinds.values())
         if time.monotonic() - self.last_print > 30 or done == self.total:
             self.last_print = time.monotonic()
@@ -225,6 +229,11 @@ class Tally:
         parts = " ".join(f"{k} {self.kinds[k]}" for k in KINDS
                          if self.kinds[k] or k not in ("invalid", "harness-error"))
         return f"[{time.monotonic() - self.start:7.0f} s] {done}/{self.total}: {parts}"
+
+
+def md_escape(text: str) -> str:
+    """`|` inside a Markdown table cell."""
+    return text.replace("|", "\\|")
 
 
 def git_commit() -> str:
@@ -242,14 +251,17 @@ def report_entry(args, tally: Tally, written: list[str], wall: float) -> str:
     k = tally.kinds
     rows = [f"| {name} | {k[name]} |" for name in KINDS
             if k[name] or name not in ("invalid", "harness-error")]
-    sigs = [f"| {c} | `{s}` |" for s, c in tally.signatures.most_common()]
-    skipped = {n: c for n, c in tally.notes.items() if "kink" in n}
+    sigs = [f"| {c} | `{md_escape(s)}` |" for s, c in tally.signatures.most_common()]
+    skipped = {n: c for n, c in tally.notes.items() if not n.startswith("compared")}
+    compared = {n.split(": ", 1)[1]: c for n, c in tally.notes.items()
+                if n.startswith("compared")}
     when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     lines = [
         f"### Campaign {when}: seed {args.seed}, programs {args.start}..{args.start + args.programs - 1}",
         "",
         f"`python -m tests.fuzz --programs {args.programs} --seed {args.seed} --start {args.start} "
-        f"--jobs {args.jobs} {'--native' if args.native else '--no-native'}`"
+        f"--jobs {args.jobs} {'--native' if args.native else '--no-native'} "
+        f"--timeout {args.timeout:g}`"
         f" at commit {git_commit()}, Python {platform.python_version()}, "
         f"{wall:.0f} s wall ({tally.check_time:.0f} s of checks).",
         "",
@@ -257,8 +269,11 @@ def report_entry(args, tally: Tally, written: list[str], wall: float) -> str:
     ]
     if sigs:
         lines += ["| findings | signature (kind, check, where) |", "|---|---|", *sigs, ""]
+    if compared:
+        lines += ["Comparisons made (programs): " +
+                  ", ".join(f"{n} {c}" for n, c in sorted(compared.items())) + ".", ""]
     if skipped:
-        lines += ["Derivative checks skipped or moved at kinks: " +
+        lines += ["Notes (programs): " +
                   ", ".join(f"{n} {c}" for n, c in sorted(skipped.items())) + ".", ""]
     if written:
         lines += ["Regressions written: " + ", ".join(f"`{w}`" for w in written) + ".", ""]
@@ -310,13 +325,13 @@ def main(argv: list[str] | None = None) -> int:
 
     written: list[str] = []
     known = known_signatures()
-    new = [s for s in tally.signatures if s.split("|")[0] in FAILING and s not in known
-           and s.split("|")[0] != "timeout" and not s.endswith("|worker")]
+    new = [s for s in tally.primary if s not in known and s.split("|")[0] != "timeout"
+           and not s.endswith("|worker") and not s.startswith("harness-error")]
     if args.write and new:
         print(f"shrinking {len(new)} new failure signature(s)", flush=True)
         shrunk: list[tuple] = []
         shrink_tasks = [("shrink", index, sig) for sig in new
-                        for index in sorted(set(tally.indices[sig]))[:args.per_signature]]
+                        for index in sorted(set(tally.primary[sig]))[:args.per_signature]]
         run_pool(shrink_tasks, args.jobs, config, args.shrink_budget * 2 + 60, shrunk.append)
         sources = set()
         for result in shrunk:

@@ -305,6 +305,10 @@ class Run:
     def add(self, finding: Finding) -> None:
         self.outcome.findings.append(finding)
 
+    def did(self, check: str) -> None:
+        """Note a comparison made (campaigns count them)."""
+        self.outcome.notes.append(f"compared: {check}")
+
     def attempt(self, check: str, fn: Callable[[], Any], native: bool = False) -> Any:
         """fn(), or None after recording its exception as a finding."""
         try:
@@ -335,6 +339,7 @@ class Run:
             if got is None:
                 continue
             diff = value_difference(expected, got, self.exact)
+            self.did(f"{name}-value")
             if diff is None:
                 for k, (e, g) in enumerate(zip(array_args(expected_args), array_args(args))):
                     diff = value_difference(e, g, self.exact)
@@ -466,6 +471,7 @@ class Run:
         scale = sum(abs(t) for t in lhs_terms) + sum(
             float(np.sum(np.abs(np.asarray(g) * np.asarray(d)))) for g, d in zip(grads, u)
             if g is not None)
+        self.did(f"{prefix}jvp-vs-vjp")
         if len(forward) != len(cts) or abs(lhs - rhs) > AD_RTOL * scale + self.ad_atol():
             self.add(Finding("mismatch", f"{prefix}jvp-vs-vjp",
                              f"<c, J u> = {lhs!r} but <J^T c, u> = {rhs!r}"))
@@ -483,6 +489,7 @@ class Run:
                 tangent = flat_floats(moved[1])
                 slack = 100 * np.finfo(float).eps * size / h
                 k = close(tangent, fd, FD_RTOL, slack)
+                self.did(f"{prefix}jvp-fd")
                 if k is not None:
                     self.add(Finding("mismatch", f"{prefix}jvp-fd",
                                      f"forward mode {tangent} but finite differences {fd}"
@@ -502,12 +509,14 @@ class Run:
             return
         want = [v for k in nums for v in flat_floats(once[k])]
         got = flat_floats(g)
+        self.did(f"{prefix}grad-vs-vjp")
         if close(got, want, AD_RTOL, self.ad_atol()) is not None:
             self.add(Finding("mismatch", f"{prefix}grad-vs-vjp", f"grad {got} but vjp(1.0) {want}"))
 
     def compare_to_reference(self, prefix: str, results: dict, reference: dict) -> None:
         """Native derivatives against the interpreter's."""
         k = close(results["forward"], reference["forward"], AD_RTOL, self.ad_atol())
+        self.did(f"{prefix}jvp-vs-interp")
         if k is not None:
             self.add(Finding("mismatch", f"{prefix}jvp",
                              f"native {results['forward']} interp {reference['forward']}"))
@@ -550,11 +559,13 @@ class Run:
                     hu = [sum(r * v for r, v in zip(row, us)) for row in rows]
                     want = [float(by_arg[nums.index(k)]) for k in scalars]
                     k = close(hu, want, 1e-8, 1e-12 * max([1.0] + [abs(v) for v in want]))
+                    self.did(f"{prefix}hessian-vs-hvp")
                     if k is not None:
                         self.add(Finding("mismatch", f"{prefix}hessian-vs-hvp",
                                          f"H u = {hu} but jvp(grad) = {want}"))
         if reference is not None:
             k = close(hvp, reference["hvp"], 1e-8, self.ad_atol())
+            self.did(f"{prefix}hvp-vs-interp")
             if k is not None:
                 self.add(Finding("mismatch", f"{prefix}hvp",
                                  f"native {hvp} interp {reference['hvp']}"))
@@ -571,6 +582,7 @@ class Run:
             hvp = flat_floats(moved[1])
             slack = 1e3 * np.finfo(float).eps * size / h
             k = close(hvp, fd, FD2_RTOL, slack)
+            self.did(f"{prefix}hvp-fd")
             if k is not None:
                 self.add(Finding("mismatch", f"{prefix}hvp-fd",
                                  f"jvp(grad) {hvp} but differences of grad {fd} "

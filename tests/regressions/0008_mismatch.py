@@ -1,25 +1,17 @@
-# adjit fuzz regression: mismatch in jvp-primal
-# found: python -m tests.fuzz --seed 1 (program 2988), shrunk
-# compared: CPython vs the primal result of adjit.jvp
-# checks: value, derivatives, second_order
-# function: f2
-# inputs: [[0.4], -1.0]
-# signature: mismatch|jvp-primal|
-# detail: component 0: expected -0.6, got 0.4 (16 ulp)
+# adjit fuzz regression: mismatch in native-jvp-vs-vjp
+# found: python -m tests.fuzz --seed 2 (program 1333), shrunk
+# compared: native <c, jvp(u)> vs <vjp(c), u> vs the interpreter
+# checks: value, native, derivatives, second_order, native_derivatives
+# function: f1
+# inputs: [2.0, [-1.1], 1.0, -1.0]
+# signature: mismatch|native-jvp-vs-vjp|
+# detail: <c, J u> = -0.023012124229356112 but <J^T c, u> = 0.42696490825132943
 import math
 import numpy as np
 
-def f0(x, a):
-    t1 = a
-    x[0] -= t1
-    t3 = a
-    return t3
-
-def f2(x, a):
-    y = np.zeros(3)
-    t2 = a
-    k3 = 0
-    while (a if f0(y, t2) >= y[0] else math.tanh(f0(x, y[k3]))) >= y[k3]:
-        pass
-    t6 = x[0]
-    return t6
+def f1(a, x, b, c):
+    t1 = b
+    for i2 in range(len(x)):
+        t1 *= x[i2]
+    x[0] = b
+    return (x[len(x) - 1], t1)

@@ -3,7 +3,8 @@
 `vjp_function` emits the forward part first and the adjoint part after it.
 The residuals are the values of the forward part that the adjoint part uses:
 straight-line values, the extra results of branches, and loop tapes. The
-forward graph returns `(primal results..., residuals..., written arrays...)`;
+forward graph returns `(primal results..., residuals...)` (and writes to no
+argument: the adjoint reads the arguments as they were);
 the adjoint graph takes `(residuals..., output cotangents...)` and returns
 the input cotangents.
 """
@@ -52,7 +53,6 @@ def split_vjp(fn: Function, wrt: list[int], of: list[int] | None = None) -> Spli
     n_ret = len(fn.returned_types)
     returned = fused.body.yields[:n_ret]
     grads = fused.body.yields[n_ret:n_ret + len(wrt)]
-    written = fused.body.yields[n_ret + len(wrt):]
     forward_nodes = fused.body.nodes[:boundary]
     adjoint_nodes = fused.body.nodes[boundary:]
     defined = set(params)
@@ -65,9 +65,12 @@ def split_vjp(fn: Function, wrt: list[int], of: list[int] | None = None) -> Spli
     b = Builder(fwd_body, fn.span)
     for node in forward_nodes:
         clone_node(b, node, mapping)
-    fwd_body.yields = [mapping.get(v, v) for v in returned + residuals + written]
+    # No `writes`: the forward graph must not update the caller's arrays in
+    # place, because the adjoint reads them as residuals as they were (vjp
+    # takes the derivative at the arguments before the call).
+    fwd_body.yields = [mapping.get(v, v) for v in returned + residuals]
     forward = Function(f"{fn.name}.fwd", fwd_body, [v.type for v in fwd_body.yields], fn.span,
-                       fn.source, origin=fn.origin, writes=list(fn.writes))
+                       fn.source, origin=fn.origin)
 
     adj_body = Region([v.type for v in residuals] + [c.type for c in cts],
                       [v.hint for v in residuals] + [c.hint for c in cts])
