@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import sys
 import threading
 import weakref
@@ -22,7 +23,7 @@ from adjit.errors import UnsupportedError
 from adjit.frontend.lower import lower_function
 from adjit.frontend.resolve import UserFunction
 from adjit.frontend.source import load_python_function, scope_for_file
-from adjit.ir.core import Function, Module
+from adjit.ir.core import Function, Module, Node
 from adjit.ir.interp import interpret as run_interpreter
 from adjit.ir.types import BOOL, F64, I64, ArrayType, Type, is_differentiable
 from adjit.ir.verify import verify_module
@@ -120,20 +121,63 @@ def _kinds(args: tuple) -> tuple:
                          for a in args if type(a) is np.ndarray)
 
 
+def static_value(k: int, value: Any) -> Any:
+    """A static argument as it enters the specialization key: hashable, and a
+    number or bool (it is folded into the IR as a constant)."""
+    try:
+        hash(value)
+    except TypeError:
+        raise TypeError(f"static argument {k} must be hashable (it is part of the "
+                        f"specialization key), not a {type(value).__name__}; pass it as a "
+                        "regular argument instead") from None
+    if not isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
+        raise TypeError(f"static argument {k} is folded into the code as a constant: pass an "
+                        f"int, float or bool, not a {type(value).__name__}")
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def fold_static_arguments(fn: Function, values: dict[int, Any]) -> None:
+    """Replace the uses of the static parameters of `fn` by constants (the
+    parameters stay, unused), so the passes and LLVM specialize on them."""
+    from adjit.ir import ops
+    from adjit.passes.manager import substitute
+
+    subst = {}
+    constants = []
+    for k, value in sorted(values.items()):
+        param = fn.params[k]
+        convert = {F64: float, I64: int, BOOL: bool}[param.type]
+        node = Node(ops.const, [], [param.type], {"value": convert(value)},
+                    span=fn.span, hints=[param.hint])
+        constants.append(node)
+        subst[param] = node.result
+    fn.body.nodes[:0] = constants
+    substitute(fn.body, subst)
+
+
 def single(results: list[Any]) -> Any:
     return results[0] if len(results) == 1 else tuple(results)
 
 
 class Staged:
     """A user function, the transformations applied to it, and its compiled
-    specializations (one per signature)."""
+    specializations (one per signature).
+
+    `step_keys` describe the steps for the disk cache (`jit(cache=True)`):
+    one JSON-able description per step, or None when a step has none (then
+    nothing is cached). With the disk cache, the source is parsed only when
+    something has to be compiled: a cache hit reads no source."""
 
     def __init__(self, fn: Any, steps: tuple[Step, ...] = (), structure: Structure = single,
                  backend: str = "native", options: dict[str, Any] | None = None,
-                 static_argnums: tuple[int, ...] = ()):
+                 static_argnums: tuple[int, ...] = (), step_keys: tuple | None = ()):
         self.fn = fn
-        self.target = resolve_target(fn)
+        # Parsed now, so that a function adjit cannot compile is an error at
+        # once; with the disk cache, only when something has to be compiled.
+        self._target = None if (options or {}).get("cache") else resolve_target(fn)
+        self._fingerprint: str | None = None  # of the source, for the disk cache
         self.steps = steps
+        self.step_keys = step_keys
         self.structure = structure
         self.backend = backend
         self.options = dict(options or {})
@@ -147,10 +191,20 @@ class Staged:
         if hasattr(fn, "__name__"):
             functools.update_wrapper(self, fn, updated=())
 
-    def derive(self, step: Step, structure: Structure) -> "Staged":
-        """This function with one more transformation."""
+    @property
+    def target(self) -> UserFunction:
+        """The parsed definition (parsed on first use)."""
+        if self._target is None:
+            self._target = resolve_target(self.fn)
+        return self._target
+
+    def derive(self, step: Step, structure: Structure, step_key: Any = None) -> "Staged":
+        """This function with one more transformation; `step_key` describes
+        it for the disk cache (None: not cached)."""
+        keys = (self.step_keys + (step_key,)
+                if self.step_keys is not None and step_key is not None else None)
         return Staged(self.fn, self.steps + (step,), structure, self.backend, self.options,
-                      self.static_argnums)
+                      self.static_argnums, keys)
 
     def derive_cached(self, key: tuple, make_step: Callable[[], Step]) -> "Staged":
         """A derived function kept on this one, so its compiled
@@ -163,10 +217,13 @@ class Staged:
         return derived
 
     def signature(self, values: list[Any]) -> tuple:
+        if self.static_argnums and max(self.static_argnums) >= len(values):
+            raise TypeError(f"static_argnums {self.static_argnums} name an argument "
+                            f"{max(self.static_argnums)}, but there are {len(values)}")
         key = []
         for k, v in enumerate(values):
             if k in self.static_argnums:
-                key.append(("static", type(v).__name__, v))
+                key.append(("static", type(v).__name__, static_value(k, v)))
             else:
                 t = type_of(v)
                 layout = ""
@@ -194,6 +251,8 @@ class Staged:
 
         module = lower_function(self.target.definition, self.target.scope,
                                 [type_of(v) for v in values])
+        fold_static_arguments(module.entry_function,
+                              {k: values[k] for k in self.static_argnums if k < len(values)})
         custom = self.options.get("passes")
         if optimize:
             # Plain compiled code keeps its calls: a runtime error in a callee
@@ -219,14 +278,51 @@ class Staged:
             with self.lock:
                 runner = self.cache.get(key)
                 if runner is None:
-                    module, _ = self._lower(values)
-                    with deep_recursion(self.target):
-                        runner = self._compile(module)
+                    disk_key = self._disk_key(key)
+                    if disk_key is not None:
+                        from adjit.backend.llvm.engine import load_cached
+
+                        runner = load_cached(disk_key)
+                    if runner is None:
+                        module, _ = self._lower(values)
+                        with deep_recursion(self.target):
+                            runner = self._compile(module, disk_key)
+                        self.modules[key] = module
                     self.cache[key] = runner
-                    self.modules[key] = module
         return runner
 
-    def _compile(self, module: Module) -> Callable[..., Any]:
+    def _disk_key(self, signature: tuple) -> dict[str, Any] | None:
+        """The disk cache key of one specialization (None: not cached)."""
+        if not self.options.get("cache") or self.backend != "native" or self.step_keys is None:
+            return None
+        from adjit.backend.llvm import disk_cache
+
+        if self._fingerprint is None:
+            self._fingerprint = disk_cache.source_fingerprint(self.fn)
+        if self._fingerprint is None:
+            return None
+        return {"format": disk_cache.FORMAT, "function": self._fingerprint,
+                "signature": [repr(part) for part in signature],
+                "steps": [repr(k) for k in self.step_keys],
+                "options": {k: v for k, v in sorted(self.options.items()) if k != "cache"},
+                "environment": disk_cache.environment()}
+
+    def _bind(self, args: Sequence[Any]) -> list[Any]:
+        """`bind_arguments`; with the disk cache, from the Python function's
+        own parameters when they are plain (so a cache hit parses nothing)."""
+        fn = self.fn
+        code = getattr(fn, "__code__", None)
+        if (self._target is None and self.options.get("cache") and code is not None
+                and not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS)
+                and not code.co_kwonlyargcount and len(args) <= code.co_argcount):
+            defaults = fn.__defaults__ or ()
+            missing = code.co_argcount - len(args)
+            if missing <= len(defaults) and all(type(d) in (int, float, bool) for d in defaults):
+                return list(args) + list(defaults[len(defaults) - missing:] if missing else ())
+        return bind_arguments(self.target, args)
+
+    def _compile(self, module: Module, disk_key: dict[str, Any] | None = None
+                 ) -> Callable[..., Any]:
         if self.backend == "interp":
             def interpret_call(*vals: Any) -> Any:
                 with deep_recursion(self.target):  # nested regions and calls recurse
@@ -235,8 +331,8 @@ class Staged:
             return interpret_call
         from adjit.backend.llvm.engine import compile_module
 
-        options = {k: v for k, v in self.options.items() if k != "passes"}
-        return compile_module(module, **options)
+        options = {k: v for k, v in self.options.items() if k not in ("passes", "cache")}
+        return compile_module(module, cache_key=disk_key, **options)
 
     def __call__(self, *args: Any) -> Any:
         return self._dispatch(*args)
@@ -248,7 +344,7 @@ class Staged:
         types itself and comes back here for any other signature."""
         runner = self.fast.get(_kinds(args)) if not self.static_argnums else None
         if runner is None:
-            values = bind_arguments(self.target, args)
+            values = self._bind(args)
             runner = self.specialization(values)
             if len(values) == len(args) and not self.static_argnums:
                 # The compiled function's own entry, skipping its Python __call__.
@@ -266,8 +362,12 @@ class Staged:
         if args:
             values = bind_arguments(self.target, args)
             runner = self.specialization(values)
-            return show(self.modules[self.signature(values)], runner)
-        return {key: show(self.modules[key], runner) for key, runner in self.cache.items()}
+            key = self.signature(values)
+            if key not in self.modules:  # loaded from the disk cache: lower it now
+                self.modules[key] = self._lower(values)[0]
+            return show(self.modules[key], runner)
+        return {key: show(self.modules[key], runner) for key, runner in self.cache.items()
+                if key in self.modules}
 
     def inspect_ir(self, *args: Any) -> str | dict:
         """The optimized IR that is compiled, for `args`' signature."""
@@ -316,15 +416,25 @@ def _staged(fn: Any) -> Staged:
     return staged
 
 
-def jit(fn: Any = None, *, static_argnums: Sequence[int] = (), fastmath: bool = False,
+def jit(fn: Any = None, *, static_argnums: int | Sequence[int] = (), fastmath: bool = False,
         error_model: str = "python", boundscheck: bool = True, backend: str = "native",
-        passes: str | None = None):
+        passes: str | None = None, cache: bool = False):
     """Compile `fn` to native code on first call, specialized per argument types.
 
     Works as `@jit`, `@jit(fastmath=True)` and `jit(f)`. `passes` replaces
     adjit's pass pipelines (e.g. "inline,fold,cse,dce"; "" for none).
+    `static_argnums`: arguments whose values (ints, floats, bools) are folded
+    into the code as constants, one specialization per value. `cache=True`
+    keeps the compiled code on disk for later processes (docs/backend.md).
     """
+    if isinstance(static_argnums, int):
+        static_argnums = (static_argnums,)
+    if not all(isinstance(k, int) and not isinstance(k, bool) and k >= 0
+               for k in static_argnums):
+        raise TypeError(f"static_argnums must be non-negative ints, not {static_argnums!r}")
     options = {"fastmath": fastmath, "error_model": error_model, "boundscheck": boundscheck}
+    if cache:
+        options["cache"] = True
     if passes is not None:
         from adjit.passes.manager import parse_pipeline
 
@@ -358,7 +468,8 @@ def grad(fn: Any, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> St
 
     if not has_aux:  # the flat results are the answer: calls can go straight to native code
         structure = single
-    return _staged(fn).derive(lambda f: grad_graph(f, nums, has_aux), structure)
+    return _staged(fn).derive(lambda f: grad_graph(f, nums, has_aux), structure,
+                              ("grad", tuple(nums), has_aux))
 
 
 def value_and_grad(fn: Any, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Staged:
@@ -376,7 +487,7 @@ def value_and_grad(fn: Any, argnums: int | Sequence[int] = 0, has_aux: bool = Fa
         structure = single
 
     return _staged(fn).derive(lambda f: grad_graph(f, nums, has_aux, with_value=True),
-                              structure)
+                              structure, ("value_and_grad", tuple(nums), has_aux))
 
 
 def _jacobian(fn: Any, argnums: int | Sequence[int], mode: str) -> Staged:

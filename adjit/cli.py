@@ -116,24 +116,48 @@ def default_types(target) -> list[Any]:
     return out
 
 
-def example_values(target, args: argparse.Namespace) -> list[Any]:
-    from adjit.ir.types import parse_type
+def parse_types(target, specs: Sequence[str]) -> list[Any]:
+    """Example values of the types that `--types` gives: `f64,i64,array1`
+    (one per parameter) or `NAME=TYPE` items; other parameters as
+    `default_types`."""
+    from adjit.ir.types import split_top_level
 
     params = [p.name for p in target.definition.params]
+    values = default_types(target)
+    for spec in specs:
+        name, eq, text = spec.partition("=")
+        if eq and name.strip().isidentifier():
+            if name.strip() in params:  # else another function's (compile checks the names)
+                values[params.index(name.strip())] = example_of_type(text)
+            continue
+        items = [example_of_type(t) for t in split_top_level(spec) if t.strip()]
+        if len(items) != len(params):
+            raise UsageError(f"--types {spec}: {target.definition.name}() has {len(params)} "
+                             f"parameters ({', '.join(params)}), not {len(items)}")
+        values = items
+    return values
+
+
+def example_of_type(text: str) -> Any:
+    """A value of the type named `text` (f64, i64, bool, array1, array2, ...)."""
+    from adjit.ir.types import parse_type
+
+    t = TYPE_NAMES.get(text.strip(), text.strip())
+    try:
+        parsed = parse_type(t)
+    except ValueError:
+        parsed = None
+    if str(parsed) not in TYPE_NAMES.values():
+        raise UsageError(f"unknown type {t!r} (use f64, i64, bool, array1, array2)")
+    if parsed.is_array:
+        return np.zeros((1,) * parsed.ndim)
+    return {"f64": 1.0, "i64": 1, "bool": True}[str(parsed)]
+
+
+def example_values(target, args: argparse.Namespace) -> list[Any]:
+    params = [p.name for p in target.definition.params]
     if getattr(args, "types", None):
-        values = []
-        for t in args.types.split(","):
-            t = TYPE_NAMES.get(t.strip(), t.strip())
-            try:
-                parsed = parse_type(t)
-            except ValueError:
-                raise UsageError(f"unknown type {t!r} (use f64, i64, bool, array1, array2)") \
-                    from None
-            if parsed.is_array:
-                values.append(np.zeros((1,) * parsed.ndim))
-            else:
-                values.append({"f64": 1.0, "i64": 1, "bool": True}[str(parsed)])
-        return values
+        return parse_types(target, [args.types])
     if getattr(args, "at", None):
         return parse_arguments(split_at(args.at, len(params)), params)
     return default_types(target)
@@ -170,7 +194,7 @@ def check_count(target, values: list[Any]) -> None:
 def cmd_dump(args: argparse.Namespace) -> int:
     from adjit import dump
 
-    if args.format != "text" and args.stage in ("parsed", "llvm", "asm"):
+    if args.format != "text" and args.stage in ("parsed", "llvm", "asm", "ptx"):
         raise UsageError(f"the {args.stage} stage is printed as text only (--format text)")
     target = load_target(args.file, args.func)
     values = example_values(target, args)
@@ -190,24 +214,22 @@ def cmd_dump(args: argparse.Namespace) -> int:
         if name not in registry():
             raise UsageError(f"unknown pass {name!r} (passes: {', '.join(sorted(registry()))})")
     with printing_passes(args.print_before, args.print_after):
-        text = dump.render(target, args.stage, args.format, values, wrt_argnums(target, args),
-                           passes=args.passes, stats=stats)
+        if args.stage == "ptx":
+            module = dump.stage_module(target, "opt", values, passes=args.passes, stats=stats)
+            text = ptx_emitter()(module, arch=args.arch)
+        else:
+            text = dump.render(target, args.stage, args.format, values,
+                               wrt_argnums(target, args), passes=args.passes, stats=stats)
     if args.pass_stats:
         print(f"{'pass':<12} {'ms':>8} {'nodes before':>13} {'after':>7}", file=sys.stderr)
         for st in stats:
             print(f"{st.name:<12} {st.seconds * 1e3:8.2f} {st.nodes_before:13d} "
                   f"{st.nodes_after:7d}", file=sys.stderr)
-    if args.output:
-        mode = "wb" if isinstance(text, bytes) else "w"
-        with open(args.output, mode) as f:
-            f.write(text)
-    else:
-        if isinstance(text, bytes) and args.format == "svg":
-            text = text.decode()
-        if isinstance(text, bytes):
+    if not args.output and isinstance(text, bytes):
+        if args.format != "svg":
             raise UsageError(f"--format {args.format} is binary: give -o FILE")
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    return EXIT_OK
+        text = text.decode()
+    return write_output(args.output, text)
 
 
 def wrt_argnums(target, args: argparse.Namespace) -> list[int] | None:
@@ -327,6 +349,118 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_compile(args: argparse.Namespace) -> int:
+    target_kind = args.target or ("ptx" if args.emit == "ptx" else "cpu")
+    emit = args.emit or ("ptx" if target_kind == "ptx" else "obj")
+    if (emit == "ptx") != (target_kind == "ptx"):
+        raise UsageError(f"--target {target_kind} cannot emit {emit} (cpu: llvm, asm, obj; "
+                         "ptx: ptx)")
+    if emit == "obj" and not args.output:
+        raise UsageError("--emit obj writes a binary object file: give -o FILE.o")
+    if args.output and args.output.endswith(".h"):
+        raise UsageError("-o names the object file; the header is written beside it (.h)")
+    if not Path(args.file).is_file():
+        raise UsageError(f"no such file: {args.file}")
+    names = args.funcs or [None]
+    targets = [load_target(args.file, name) for name in names]
+    params = {p.name for t in targets for p in t.definition.params}
+    named = [spec.partition("=")[0].strip() for spec in args.types or [] if "=" in spec]
+    for name in named + (args.wrt.split(",") if args.wrt else []):
+        if name not in params:
+            raise UsageError(f"no compiled function has a parameter named {name!r} "
+                             f"(parameters: {', '.join(sorted(params))})")
+    exports = []
+    for target in targets:
+        exports.extend(compile_exports(target, args))
+    if target_kind == "ptx":
+        return write_ptx(exports, args.output, args.arch)
+    from adjit.backend.llvm.aot import ObjectCode
+
+    try:
+        code = ObjectCode(exports, prefix=args.prefix)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    output = {"llvm": lambda: code.llvm_ir, "asm": code.assembly, "obj": code.object_code}
+    write_output(args.output, output[emit]())
+    if args.output:
+        header = str(Path(args.output).with_suffix(".h"))
+        guard = "".join(c if c.isalnum() else "_" for c in Path(header).name.upper())
+        write_output(header, code.header(guard))
+        print(f"wrote {args.output} and {header}")
+    return EXIT_OK
+
+
+def compile_exports(target, args: argparse.Namespace) -> list:
+    """The functions `adjit compile` exports for one FUNC: it, and its gradient."""
+    from adjit import dump
+    from adjit.api import is_differentiable, type_of
+    from adjit.backend.llvm.aot import Export
+
+    fn_name = target.definition.name
+    values = parse_types(target, args.types or [])
+    module = dump.stage_module(target, "opt", values)
+    params = [p.name for p in target.definition.params]
+    n = len(module.entry_function.returned_types)
+    signature = ", ".join(f"{p}: {type_of(v)}" for p, v in zip(params, values))
+    exports = [Export(args.prefix + fn_name, module,
+                      ["result"] if n == 1 else [f"result{k}" for k in range(n)],
+                      f"{fn_name}({signature}) of {Path(args.file).name}")]
+    if args.grad:
+        wanted = args.wrt.split(",") if args.wrt else None
+        wrt = [k for k, v in enumerate(values) if is_differentiable(type_of(v))
+               and (wanted is None or params[k] in wanted)]
+        if not wrt:
+            raise UsageError(f"{fn_name}() has no float parameter to differentiate"
+                             + (f" among --wrt {args.wrt}" if wanted else ""))
+        grad = dump.stage_module(target, "grad", values, wrt)
+        exports.append(Export(f"{args.prefix}{fn_name}_grad", grad,
+                              [f"d_{params[k]}" for k in wrt],
+                              f"the gradient of {fn_name} with respect to "
+                              f"{', '.join(params[k] for k in wrt)}"))
+    return exports
+
+
+def write_ptx(exports: list, output: str | None, arch: str) -> int:
+    """One PTX module per exported function (the PTX backend makes a module's
+    entry function a kernel): to OUT, or for several to OUT's stem + .FUNC.ptx."""
+    emit_ptx = ptx_emitter()
+    if len(exports) > 1 and not output:
+        raise UsageError("several functions make several PTX modules: give -o OUT.ptx (they "
+                         "are written to OUT.FUNC.ptx)")
+    texts = [emit_ptx(e.module, arch=arch) for e in exports]
+    if len(texts) == 1:
+        return write_output(output, texts[0])
+    stem = Path(output).with_suffix("")
+    paths = [f"{stem}.{e.symbol}.ptx" for e in exports]
+    for path, text in zip(paths, texts):
+        write_output(path, text)
+    print(f"wrote {', '.join(paths)}")
+    return EXIT_OK
+
+
+def ptx_emitter():
+    """adjit.backend.ptx.emit_ptx, imported only when PTX is asked for."""
+    try:
+        from adjit.backend.ptx import emit_ptx
+    except ImportError:
+        raise UsageError("this adjit has no PTX backend (adjit.backend.ptx.emit_ptx is "
+                         "missing)") from None
+    return emit_ptx
+
+
+def write_output(path: str | None, data: str | bytes) -> int:
+    """`data` to the file `path`, or text to standard output."""
+    if path:
+        try:
+            with open(path, "wb" if isinstance(data, bytes) else "w") as out:
+                out.write(data)
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    else:
+        sys.stdout.write(data if data.endswith("\n") else data + "\n")
+    return EXIT_OK
+
+
 @contextlib.contextmanager
 def printing_passes(before: list[str], after: list[str]):
     """Make every pipeline run print the IR around the named passes (stderr)."""
@@ -419,6 +553,32 @@ def build_parser() -> argparse.ArgumentParser:
     differentiation_args(trace, ("forward", "reverse"))
     trace.set_defaults(handler=cmd_trace)
 
+    compile_ = sub.add_parser(
+        "compile", help="ahead-of-time object file and C header",
+        description="Compile FUNC (default: the last function of FILE), and with --grad its "
+                    "gradient, to LLVM IR, assembly or an object file with a C header "
+                    "(OUT with .h) that declares the C calling convention; or to PTX.")
+    compile_.add_argument("file")
+    compile_.add_argument("funcs", nargs="*", metavar="func")
+    compile_.add_argument("--grad", action="store_true",
+                          help="also export FUNC_grad, the reverse-mode gradient")
+    compile_.add_argument("--wrt", help="parameters the gradient is taken with respect to "
+                                        "(default: every float parameter)")
+    compile_.add_argument("--types", nargs="+", metavar="TYPES",
+                          help="parameter types: f64,i64,array1 (one per parameter) or "
+                               "NAME=TYPE items (default: f64, or the default value's type)")
+    compile_.add_argument("--target", choices=("cpu", "ptx"),
+                          help="cpu (the host, default) or ptx (NVIDIA GPUs)")
+    compile_.add_argument("--emit", choices=("llvm", "asm", "obj", "ptx"),
+                          help="what to write (default: obj for cpu, ptx for ptx)")
+    compile_.add_argument("--prefix", default="",
+                          help="prepended to every exported C name (default: none)")
+    compile_.add_argument("--arch", default="sm_80", help="the GPU architecture for PTX "
+                                                          "(default sm_80)")
+    compile_.add_argument("-o", "--output", help="the output file (required for obj; the "
+                                                 "header goes beside it)")
+    compile_.set_defaults(handler=cmd_compile)
+
     dump = sub.add_parser("dump", help="print a compilation stage of a function",
                           description="Print the syntax tree or the IR of FUNC (default: the "
                                       "last function of FILE), specialized on argument types.")
@@ -426,11 +586,11 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument("func", nargs="?")
     dump.add_argument("--stage", default="ir",
                       choices=("parsed", "ir", "opt", "jvp", "grad", "fwd", "adj", "llvm",
-                               "asm"),
+                               "asm", "ptx"),
                       help="parsed: the syntax tree; ir: the typed IR as lowered (default); "
                            "opt: after adjit's passes; jvp: forward mode; grad: the fused "
                            "reverse-mode gradient; fwd/adj: the forward and adjoint graphs of "
-                           "vjp; llvm/asm: the compiled code")
+                           "vjp; llvm/asm: the compiled code; ptx: PTX for NVIDIA GPUs")
     dump.add_argument("--passes", metavar="PIPELINE",
                       help="pass pipeline replacing adjit's, e.g. inline,fold,cse,dce")
     dump.add_argument("--pass-stats", action="store_true",
@@ -445,6 +605,8 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument("--at", nargs="+", metavar="VALUE",
                       help="example arguments that fix the parameter types (2,5 or x1=2 x2=5)")
     dump.add_argument("--types", help="parameter types, e.g. f64,i64,array1")
+    dump.add_argument("--arch", default="sm_80", help="the GPU architecture of --stage ptx "
+                                                      "(default sm_80)")
     dump.add_argument("-o", "--output", help="write to this file instead of standard output")
     dump.set_defaults(handler=cmd_dump)
     return parser

@@ -527,6 +527,57 @@ def test_dump_derivative_stage_json(capsys):
     assert any(n["op"] == "cos" for n in json.loads(out)["nodes"])
 
 
+def sweeps_by_op(out: str) -> dict[str, set[str]]:
+    """op -> the sweeps its nodes are in, from `dump --format json`."""
+    found: dict[str, set[str]] = {}
+    for node in json.loads(out)["nodes"]:
+        found.setdefault(node["op"], set()).add(node["sweep"])
+    return found
+
+
+def test_dump_gradient_json_tells_the_sweeps_apart(capsys):
+    code, out, err = run_cli(capsys, "dump", TEXTBOOK, "--stage", "grad", "--format", "json")
+    assert code == 0, err
+    sweeps = sweeps_by_op(out)
+    assert sweeps["log"] == sweeps["sin"] == sweeps["param"] == {"forward"}
+    assert sweeps["cos"] == sweeps["return"] == {"adjoint"}
+
+
+def test_dump_gradient_of_a_loop_tells_the_sweeps_apart(capsys, files):
+    code, out, err = run_cli(capsys, "dump", files["prog"], "loop", "--stage", "grad",
+                             "--types", "f64,i64", "--format", "json")
+    assert code == 0, err
+    sweeps = sweeps_by_op(out)
+    assert sweeps["tape_push"] == {"forward"} and sweeps["tape_pop"] == {"adjoint"}
+    assert sweeps["for"] == {"forward", "adjoint"}  # the loop, and the loop run backwards
+    for stage, sweep in (("fwd", "forward"), ("adj", "adjoint")):
+        code, out, err = run_cli(capsys, "dump", files["prog"], "loop", "--stage", stage,
+                                 "--types", "f64,i64", "--format", "json")
+        assert code == 0, err
+        assert set().union(*sweeps_by_op(out).values()) == {sweep}
+    code, out, _ = run_cli(capsys, "dump", files["prog"], "loop", "--stage", "opt",
+                           "--types", "f64,i64", "--format", "json")
+    assert all("sweep" not in node for node in json.loads(out)["nodes"])
+
+
+def test_dump_gradient_dot_and_graphml_show_the_sweeps(capsys, tmp_path):
+    code, out, _ = run_cli(capsys, "dump", TEXTBOOK, "--stage", "grad", "--format", "dot")
+    assert code == 0
+    assert 'label="forward sweep"' in out and 'label="adjoint sweep"' in out
+    path = tmp_path / "g.graphml"
+    code, _, _ = run_cli(capsys, "dump", TEXTBOOK, "--stage", "grad", "--format", "graphml",
+                         "-o", str(path))
+    assert code == 0
+    g = nx.read_graphml(str(path), force_multigraph=True)
+    assert {d["sweep"] for _, d in g.nodes(data=True)} == {"forward", "adjoint"}
+
+
+def test_dump_gradient_text_carries_no_sweep_marks(capsys):
+    code, out, _ = run_cli(capsys, "dump", TEXTBOOK, "--stage", "grad", "--passes", "")
+    assert code == 0
+    assert "sweep" not in out and "cos" in out
+
+
 def test_dump_asm(capsys):
     code, out, err = run_cli(capsys, "dump", TEXTBOOK, "--stage", "asm")
     assert code == 0, err
@@ -664,6 +715,27 @@ def test_trace_tables(capsys):
     assert re.search(r"^x1bar = .* 5\.5$", out, re.MULTILINE)
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--at", "2,5", "--wrt", "x3"], "--wrt: no parameter named 'x3'"),
+    (["--at", "2,5", "--mode", "sideways"], "invalid choice: 'sideways'"),
+    ([], "the following arguments are required: --at"),
+])
+def test_trace_usage_errors_exit_2(capsys, args, message):
+    code, _, err = run_cli(capsys, "trace", TEXTBOOK, "f", *args)
+    assert code == 2
+    assert message in err
+
+
+def test_trace_and_jacobian_program_errors_exit_1(capsys, files):
+    code, _, err = run_cli(capsys, "trace", files["prog"], "recip", "--at", "0.0")
+    assert code == 1 and err.startswith("ZeroDivisionError:")
+    code, _, err = run_cli(capsys, "jacobian", files["bad"], "f", "--at", "1.0")
+    assert code == 1
+    assert_user_error(err, files["bad"], 2, 9, "lambda is not supported")
+    code, _, err = run_cli(capsys, "jacobian", TEXTBOOK, "f", "--at", "2,5", "--wrt", "y")
+    assert code == 2 and "--wrt: no parameter named 'y'" in err
+
+
 # --- the same through a real process -----------------------------------------------------
 
 def test_process_demo():
@@ -725,3 +797,34 @@ def test_process_grad_jacobian_check():
     assert floats_in(done.stdout) == pytest.approx([DF_DX1, DF_DX2], rel=1e-14)
     done = run_process("check", TEXTBOOK, "f", "--at", "2,5", "--interp")
     assert done.returncode == 0 and done.stdout.endswith("ok\n")
+
+
+def test_process_trace():
+    done = run_process("trace", TEXTBOOK, "f", "--at", "2,5", "--mode", "reverse")
+    assert done.returncode == 0, done.stderr
+    assert "Reverse Adjoint Trace" in done.stdout
+    assert re.search(r"^x2bar = .* 1\.716", done.stdout, re.MULTILINE)
+    done = run_process("trace", TEXTBOOK, "f")
+    assert done.returncode == 2 and "required: --at" in done.stderr
+
+
+def test_process_check_failure_and_dump_pictures(files, tmp_path):
+    done = run_process("check", "prog.py", "ramp", "--at", "0.0", "--interp", cwd=files["dir"])
+    assert done.returncode == 1 and done.stdout.endswith("FAILED: errors above 1e-06\n")
+    done = run_process("dump", TEXTBOOK, "--stage", "grad", "--format", "dot")
+    assert done.returncode == 0 and 'label="adjoint sweep"' in done.stdout
+
+
+def test_process_internal_error_exits_3():
+    """A bug in adjit (here: a stage that raises KeyError) exits 3 in a real process."""
+    script = ("import sys\n"
+              "from adjit import cli, demo\n"
+              "def broken(out):\n"
+              "    raise KeyError('oops')\n"
+              "demo.run = broken\n"
+              "sys.exit(cli.main(['demo']))\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 3
+    assert "internal error" in done.stderr and "please report it" in done.stderr

@@ -16,6 +16,7 @@ failing this test again.
 from __future__ import annotations
 
 import collections
+import json
 import warnings
 
 import pytest
@@ -86,6 +87,41 @@ def test_campaign_programs_are_reproducible() -> None:
     assert first == again
     assert len(set(first)) == 5
     assert next(programs(seed=3, count=1, start=4)).source == first[4]
+
+
+def test_campaign_resumes_from_its_checkpoint(tmp_path, monkeypatch, capsys) -> None:
+    from tests.fuzz import campaign
+
+    state = tmp_path / "state.json"
+    argv = ["--programs", "4", "--seed", "5", "--jobs", "1", "--no-native", "--no-report",
+            "--no-write", "--state", str(state), "--log", str(tmp_path / "log.jsonl")]
+    pool = campaign.run_pool
+
+    def interrupted(tasks, jobs, config, limit, on_result):  # Ctrl-C after two programs
+        for task in tasks[:2]:
+            on_result(campaign.run_check(config, task[1]))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(campaign, "run_pool", interrupted)
+    assert campaign.main(argv) == 130
+    saved = json.loads(state.read_text())
+    assert saved["done"] == [[0, 1]] and sum(saved["kinds"].values()) == 2
+
+    resumed_tasks: list = []
+
+    def resumed(tasks, *rest):
+        resumed_tasks.extend(tasks)
+        pool(tasks, *rest)
+
+    monkeypatch.setattr(campaign, "run_pool", resumed)
+    assert campaign.main(argv) == 0
+    assert resumed_tasks == [("check", 2), ("check", 3)]
+    saved = json.loads(state.read_text())
+    assert saved["done"] == [[0, 3]] and saved["kinds"] == {"ok": 4}
+    with pytest.raises(SystemExit):  # the checkpoint of another campaign is refused
+        campaign.main(["--programs", "5", *argv[2:]])
+    assert "checkpoints another campaign" in capsys.readouterr().err
+    assert campaign.ranges({1, 2, 3, 7, 9, 10}) == [[1, 3], [7, 7], [9, 10]]
 
 
 @pytest.mark.parametrize("index", range(5))

@@ -197,3 +197,82 @@ def test_undefined_value_is_reported(module):
     fn.body.yields = [module.entry_function.body.nodes[0].result]
     with pytest.raises(ValueError, match="not defined before it"):
         to_networkx(fn)
+
+
+# --- the forward and adjoint sweeps of gradient graphs -------------------------------
+
+SWEPT = """\
+func @g(%x: f64, %n: i64) -> f64 {
+  %0 = sin %x : f64
+  %1 = const 2.0 : f64
+  %2 = mul %0, %1 : f64
+  %3 = add %2, %x : f64
+  %4 = cos %x : f64
+  %5 = mul %4, %0 : f64
+  %6 = const 0 : i64
+  %7 = const 1 : i64
+  %8 = for %6, %n, %7, %3 : f64 {
+  ^(%i: i64, %s: f64):
+    %9 = mul %s, %5 : f64
+    yield %9
+  }
+  return %8
+}
+"""
+
+
+def test_sweeps_of_completes_the_marks_of_reverse_mode():
+    from adjit.dump import sweeps_of
+
+    fn = parse_module_text(SWEPT).entry_function
+    n = fn.body.nodes
+    marks = {n[0]: "forward", n[2]: "adjoint", n[5]: "forward"}
+    sweeps = sweeps_of(fn, marks)
+    assert [sweeps[node] for node in n] == [
+        "forward",   # marked
+        "adjoint",   # a constant only the adjoint sweep uses
+        "adjoint",   # marked
+        "adjoint",   # uses an adjoint value
+        "forward",   # used by the forward sweep
+        "forward",   # marked
+        "adjoint", "adjoint",  # only the loop uses them
+        "adjoint"]  # the loop uses %3
+    assert sweeps_of(fn, {}, "adjoint") == {node: "adjoint" for node in n}
+
+
+def test_sweep_attributes_of_nodes_regions_params_and_return():
+    fn = parse_module_text(SWEPT).entry_function
+    n = fn.body.nodes
+    sweeps = {node: "forward" for node in n} | {n[8]: "adjoint"}
+    g = to_networkx(fn, sweeps)
+    assert g.nodes["g/body/arg0"]["sweep"] == "forward"
+    assert g.nodes["g/n0"]["sweep"] == "forward"
+    assert g.nodes["g/n8"]["sweep"] == "adjoint"
+    # Nested nodes, region arguments and yields are in their loop's sweep.
+    assert {g.nodes[k]["sweep"] for k in ("g/n8.body/arg1", "g/n9", "g/n8.body/yield")} == \
+        {"adjoint"}
+    assert g.nodes["g/body/yield"]["sweep"] == "adjoint"  # returns what the loop computes
+    only_adjoint = to_networkx(fn, {node: "adjoint" for node in n})
+    assert only_adjoint.nodes["g/body/arg1"]["sweep"] == "adjoint"
+    assert all("sweep" not in data for _, data in to_networkx(fn).nodes(data=True))
+    back = nx.node_link_graph(json.loads(to_json(g)))
+    assert back.nodes["g/n9"]["sweep"] == "adjoint"
+
+
+def test_dot_draws_each_sweep_as_a_coloured_cluster():
+    fn = parse_module_text(SWEPT).entry_function
+    n = fn.body.nodes
+    text = to_dot(fn, sweeps={node: "forward" for node in n} | {n[8]: "adjoint"})
+    forward = text.index('subgraph "cluster_g/body_forward" {')
+    adjoint = text.index('subgraph "cluster_g/body_adjoint" {')
+    loop = text.index('subgraph "cluster_g/n8.body" {')
+    assert 'label="forward sweep"; style="rounded,filled"; fillcolor="#eaf1fb"' in text
+    assert 'label="adjoint sweep"; style="rounded,filled"; fillcolor="#fcefe3"' in text
+    assert forward < text.index('"g/n0" [') < adjoint < loop  # the loop's region nests in
+    assert '"g/n9" [label="%9 = mul %s, %5 : f64", shape=box, color="#cc6600", penwidth=2];' \
+        in text
+    assert '"g/n0" [label="%0 = sin %x : f64", shape=box, color="#3366cc", penwidth=2];' in text
+    assert text.count("{") == text.count("}")
+    if shutil.which("dot"):
+        assert b"<svg" in render(text, "svg")
+    assert "sweep" not in to_dot(fn)

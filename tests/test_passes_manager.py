@@ -79,7 +79,8 @@ class Grows(Pass):
 
 
 def test_registry_knows_every_pass():
-    assert set(registry()) == {"inline", "dce", "cse", "fold", "simplify", "licm", "tape-elim"}
+    assert set(registry()) == {"inline", "dce", "cse", "fold", "simplify", "licm", "tape-elim",
+                               "accumulate"}
     for name, cls in registry().items():
         assert cls.name == name and cls.__doc__
 

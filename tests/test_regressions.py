@@ -19,14 +19,7 @@ import pytest
 from tests.fuzz.harness import check_program
 from tests.fuzz.shrink import REGRESSIONS_DIR, load_regression
 
-OPEN: dict[str, str] = {
-    "0010_mismatch.py": "native hessian (jacfwd of jacrev) through a loop that divides an "
-                        "element of an argument array: wrong second derivative (same bug as "
-                        "0011)",
-    "0011_mismatch.py": "native hessian of `for k in range(2): x[0] /= a` is 244.8 instead of "
-                        "86.4; native jvp(grad), grad and jacrev and the interpreter's hessian "
-                        "are right",
-}
+OPEN: dict[str, str] = {}
 
 FILES = sorted(REGRESSIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.py"))
 

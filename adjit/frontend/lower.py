@@ -21,6 +21,7 @@ become `call` nodes (inlining is a pass).
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 from adjit.errors import AdjitSyntaxError, AdjitTypeError, SourceFile, Span, UnsupportedError
@@ -35,6 +36,8 @@ from adjit.ir.core import Function, Module, Region, Value
 from adjit.ir.types import BOOL, F64, I64, ArrayType, Type
 
 MAX_LOOP_ATTEMPTS = 8
+# `$ret` (a return happened) and `$rv0`, `$rv1`, ... (the values returned).
+_RETURN_STATE = re.compile(r"\$ret\Z|\$rv").match
 
 
 class LoopFrame:
@@ -533,9 +536,11 @@ class FunctionLowering(ExpressionLowering):
                 if u != t:
                     widened[n] = u
                     changed = True
-            for n, bnd in end.items():  # return flag and values first set inside the loop
-                if (n == "$ret" or n.startswith("$rv")) and n not in names and bnd.defined:
-                    widened[n] = bnd.value.type
+            # The return flag and values first set inside the loop (filtered
+            # in C: a Python loop over every name made lowering quadratic).
+            for n in filter(_RETURN_STATE, end):
+                if n not in names and end[n].defined:
+                    widened[n] = end[n].value.type
                     changed = True
             for k, g in enumerate(group):
                 if g != k and end[names[k]].value is not end[names[g]].value:

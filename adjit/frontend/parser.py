@@ -23,6 +23,7 @@ from pathlib import Path
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+from lark.lexer import BasicLexer, LexerThread
 
 from adjit.errors import AdjitSyntaxError, SourceFile, Span, UnsupportedError
 from adjit.frontend import syntax as S
@@ -80,7 +81,7 @@ def _parse_tree(source: SourceFile, base_indent: str = "") -> Tree:
     parser = lark.parse_interactive()
     tree = None  # the last token, $END, returns the tree
     try:
-        for tok in indenter.process(lark.lex(text)):
+        for tok in indenter.process(LexerThread.from_text(_lexer(), text).lex(None)):
             tree = parser.feed_token(tok)
         return tree
     except _TokenError as e:
@@ -141,6 +142,13 @@ def _lark() -> Lark:
     grammar = Path(__file__).with_name("grammar.lark").read_text()
     return Lark(grammar, parser="lalr", lexer="basic", keep_all_tokens=True,
                 maybe_placeholders=True)
+
+
+@functools.cache
+def _lexer() -> BasicLexer:
+    """The lexer of `_lark()`, built once: `Lark.lex` builds a new one (and
+    compiles its regular expressions) on every call when Lark also has a parser."""
+    return BasicLexer(_lark().lexer_conf)
 
 
 def _layout_token(kind: str, after: Token | None) -> Token:

@@ -19,6 +19,14 @@ printed `value` name, its `type` and the operand `index`; and `kind="call"`
 from a `call` node to each parameter of its callee (to the callee's return
 when it has none), when the callee is in the graph. Node and edge attributes
 are str or int only, so GraphML can store them.
+
+Gradient graphs are drawn with their two sweeps told apart: given `sweeps`
+(each top-level node of a function body -> "forward" or "adjoint"), every
+graph node gets a `sweep` attribute: nested nodes, region arguments and
+yields take their top-level ancestor's; parameters are in the forward sweep
+(the adjoint one when the function has no forward node), the return in the
+adjoint sweep when it returns a value the adjoint sweep computes. DOT then
+draws each sweep as a coloured cluster.
 """
 from __future__ import annotations
 
@@ -26,7 +34,7 @@ import json
 import shutil
 import subprocess
 from collections import defaultdict
-from typing import IO
+from typing import IO, Mapping
 
 import networkx as nx
 
@@ -57,9 +65,14 @@ class _LinePrinter(Printer):
         self.labels[node] = self.lines[first].strip().removesuffix(" {")
 
 
+SWEEPS = ("forward", "adjoint")
+
+
 class _GraphBuilder:
-    def __init__(self, functions: dict[str, Function]):
+    def __init__(self, functions: dict[str, Function], sweeps: Mapping[Node, str] | None):
         self.functions = functions
+        self.sweeps = sweeps
+        self.sweep = ""  # of the top-level node being added, when sweeps are drawn
         self.graph = nx.MultiDiGraph(regions=[])
         self.calls: list[tuple[str, str]] = []
 
@@ -69,12 +82,16 @@ class _GraphBuilder:
         self.fn, self.labels, self.namer = fn.name, printer.labels, printer.namer
         self.definer: dict[Value, str] = {}
         self.count = 0
+        if self.sweeps is not None:
+            has_forward = any(self.sweeps.get(n, "forward") == "forward" for n in fn.body.nodes)
+            self.sweep = "forward" if has_forward else "adjoint"
         self.region(fn.body, f"{fn.name}/body", "body", parent="", owner="")
 
     def add(self, node_id: str, op: str, types: str, label: str, region: str,
             line: int = 0, col: int = 0) -> None:
+        extra = {"sweep": self.sweep} if self.sweeps is not None else {}
         self.graph.add_node(node_id, op=op, types=types, label=label, line=line, col=col,
-                            region=region, function=self.fn)
+                            region=region, function=self.fn, **extra)
 
     def use(self, value: Value, user: str, index: int) -> None:
         if value not in self.definer:
@@ -96,6 +113,8 @@ class _GraphBuilder:
         for node in region.nodes:
             node_id = f"{self.fn}/n{self.count}"
             self.count += 1
+            if is_body and self.sweeps is not None:
+                self.sweep = self.sweeps.get(node, "forward")
             span = node.span
             self.add(node_id, node.op.name, ", ".join(str(v.type) for v in node.results),
                      self.labels[node], region_id, span.line if span else 0,
@@ -111,6 +130,10 @@ class _GraphBuilder:
             if node.op is ops.call:
                 self.calls.append((node_id, node.attrs["callee"]))
         op = "return" if is_body else "yield"
+        if is_body and self.sweeps is not None:
+            adjoint = any(self.graph.nodes[self.definer[v]].get("sweep") == "adjoint"
+                          for v in region.yields if v in self.definer)
+            self.sweep = "adjoint" if adjoint else "forward"
         yield_id = f"{region_id}/yield"
         names = ", ".join(self.namer[v] for v in region.yields)
         self.add(yield_id, op, ", ".join(str(v.type) for v in region.yields),
@@ -129,8 +152,10 @@ class _GraphBuilder:
                                     type="", index=index)
 
 
-def to_networkx(fn_or_module: Function | Module) -> nx.MultiDiGraph:
-    """The data-flow graph of a function or of all functions of a module."""
+def to_networkx(fn_or_module: Function | Module,
+                sweeps: Mapping[Node, str] | None = None) -> nx.MultiDiGraph:
+    """The data-flow graph of a function or of all functions of a module;
+    with `sweeps`, each node's `sweep` (see the module docstring)."""
     if isinstance(fn_or_module, Function):
         functions = [fn_or_module]
         name = fn_or_module.name
@@ -138,7 +163,7 @@ def to_networkx(fn_or_module: Function | Module) -> nx.MultiDiGraph:
         module = fn_or_module
         functions = sorted(module.functions.values(), key=lambda f: f.name != module.entry)
         name = module.entry or "module"
-    builder = _GraphBuilder({f.name: f for f in functions})
+    builder = _GraphBuilder({f.name: f for f in functions}, sweeps)
     builder.graph.graph["name"] = name
     for fn in functions:
         builder.function(fn)
@@ -177,9 +202,18 @@ def quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def to_dot(fn_or_module: Function | Module, title: str | None = None) -> str:
-    """Graphviz source: one cluster per function, nested clusters per region."""
-    g = to_networkx(fn_or_module)
+SWEEP_STYLES = {
+    "forward": ('style="rounded,filled"; fillcolor="#eaf1fb"; color="#3366cc"', "#3366cc"),
+    "adjoint": ('style="rounded,filled"; fillcolor="#fcefe3"; color="#cc6600"', "#cc6600"),
+}
+
+
+def to_dot(fn_or_module: Function | Module, title: str | None = None,
+           sweeps: Mapping[Node, str] | None = None) -> str:
+    """Graphviz source: one cluster per function, nested clusters per region;
+    with `sweeps`, a function body is split into a blue forward-sweep cluster
+    and an orange adjoint-sweep cluster, and node outlines take their colour."""
+    g = to_networkx(fn_or_module, sweeps)
     regions = g.graph["regions"]
     children: dict[str, list[dict]] = defaultdict(list)
     for region in regions:
@@ -195,6 +229,19 @@ def to_dot(fn_or_module: Function | Module, title: str | None = None) -> str:
              '  node [fontname="Courier", fontsize=10];',
              '  edge [fontname="Courier", fontsize=9, color="#555555"];']
 
+    def node_line(node_id: str, indent: str) -> None:
+        data = g.nodes[node_id]
+        style = CONTROL_STYLE if node_id in owners else NODE_STYLES.get(data["op"], PLAIN_STYLE)
+        if "sweep" in data:
+            style += f', color="{SWEEP_STYLES[data["sweep"]][1]}", penwidth=2'
+        lines.append(f"{indent}{quote(node_id)} [label={quote(data['label'])}, {style}];")
+
+    def contents(node_ids: list[str], regions_inside: list[dict], indent: str) -> None:
+        for node_id in node_ids:
+            node_line(node_id, indent)
+        for child in regions_inside:
+            cluster(child, indent)
+
     def cluster(region: dict, indent: str) -> None:
         top = not region["parent"]
         label = f"func @{region['function']}" if top else region["name"]
@@ -202,13 +249,19 @@ def to_dot(fn_or_module: Function | Module, title: str | None = None) -> str:
                  else 'style="rounded,dashed"; color="#7788aa"')
         lines.append(f"{indent}subgraph {quote('cluster_' + region['id'])} {{")
         lines.append(f"{indent}  label={quote(label)}; {style};")
-        for node_id in members[region["id"]]:
-            op = g.nodes[node_id]["op"]
-            shape = CONTROL_STYLE if node_id in owners else NODE_STYLES.get(op, PLAIN_STYLE)
-            lines.append(f"{indent}  {quote(node_id)} [label={quote(g.nodes[node_id]['label'])}, "
-                         f"{shape}];")
-        for child in children[region["id"]]:
-            cluster(child, indent + "  ")
+        node_ids, inside = members[region["id"]], children[region["id"]]
+        if top and node_ids and "sweep" in g.nodes[node_ids[0]]:
+            for sweep in SWEEPS:
+                name = quote(f"cluster_{region['id']}_{sweep}")
+                lines.append(f"{indent}  subgraph {name} {{")
+                lines.append(f"{indent}    label={quote(sweep + ' sweep')}; "
+                             f"{SWEEP_STYLES[sweep][0]};")
+                contents([n for n in node_ids if g.nodes[n]["sweep"] == sweep],
+                         [r for r in inside if g.nodes[r["owner"]]["sweep"] == sweep],
+                         indent + "    ")
+                lines.append(f"{indent}  }}")
+        else:
+            contents(node_ids, inside, indent + "  ")
         lines.append(f"{indent}}}")
 
     for region in children[""]:

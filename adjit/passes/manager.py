@@ -57,11 +57,12 @@ class Pass:
 
 
 PASSES: dict[str, type[Pass]] = {}
-PASS_MODULES = ("dce", "cse", "fold", "simplify", "licm", "tape_elim")  # inline: below
+PASS_MODULES = ("dce", "cse", "fold", "simplify", "licm", "tape_elim",
+                "accumulate")  # inline: below
 
 # The default pipelines (`adjit.api` runs them around the AD steps).
 PRE_AD = "inline,fold,cse,dce"
-POST_AD = "simplify,fold,cse,dce,tape-elim,licm"
+POST_AD = "simplify,fold,cse,dce,tape-elim,licm,accumulate"
 
 
 def register(cls: type[Pass]) -> type[Pass]:

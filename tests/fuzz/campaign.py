@@ -2,12 +2,18 @@
 
 Programs `start .. start+programs-1` of the seed are generated and checked
 (`tests.fuzz.harness.check_program`) in `--jobs` worker processes, each
-program under `--timeout` seconds (a SIGALRM in the worker; a worker stuck
-in native code or dead of a signal is killed and replaced, and the program
-counts as a timeout or a crash). Progress lines give the running figures;
+program under `--timeout` seconds of CPU time (a SIGPROF in the worker; a
+worker stuck in native code, silent for `wall_limit` seconds, or dead of a
+signal is killed and replaced, and the program counts as a timeout or a
+crash). Progress lines give the running figures;
 at the end, each new failure signature (kind, check, exception and adjit
 frame) is shrunk once and written to tests/regressions/, and the figures
 are appended to docs/reliability.md.
+
+With `--state FILE` the campaign is resumable: the figures and the numbers
+of the programs done are saved there every 30 s and when the campaign is
+interrupted (Ctrl-C or SIGTERM); running the same command again continues
+with the programs not yet done, and the final figures cover all runs.
 """
 from __future__ import annotations
 
@@ -17,7 +23,9 @@ import datetime
 import json
 import multiprocessing as mp
 import multiprocessing.connection
+import os
 import platform
+import signal
 import subprocess
 import time
 import traceback
@@ -181,6 +189,12 @@ def run_pool(tasks: list[tuple], jobs: int, config: Config, limit: float, on_res
             w.stop()
 
 
+def wall_limit(timeout: float) -> float:
+    """Wall-clock seconds before the parent kills a silent worker: the
+    worker's own limit is CPU time, which a loaded machine stretches."""
+    return 3 * timeout + 30
+
+
 def lost(task: tuple, why: str, kind: str) -> tuple:
     if task[0] == "check":
         return ("done", task[1], kind, [(kind, "worker", why, why.split(" (")[0])], [], 0.0)
@@ -188,9 +202,11 @@ def lost(task: tuple, why: str, kind: str) -> tuple:
 
 
 class Tally:
-    def __init__(self, total: int, log: Path | None = None):
+    def __init__(self, total: int, log: Path | None = None, append: bool = False):
         self.total = total
-        self.log = open(log, "w") if log else None
+        self.log = open(log, "a" if append else "w") if log else None
+        self.done: set[int] = set()
+        self.earlier_wall = 0.0  # seconds spent by earlier runs of a resumed campaign
         self.indices: dict[str, list[int]] = collections.defaultdict(list)
         self.primary: dict[str, list[int]] = collections.defaultdict(list)
         self.kinds: collections.Counter = collections.Counter()
@@ -203,6 +219,7 @@ class Tally:
 
     def add(self, result: tuple) -> None:
         _, index, kind, findings, notes, elapsed = result
+        self.done.add(index)
         self.kinds[kind] += 1
         self.check_time += elapsed
         for finding in findings:
@@ -228,7 +245,47 @@ class Tally:
         done = sum(self.kinds.values())
         parts = " ".join(f"{k} {self.kinds[k]}" for k in KINDS
                          if self.kinds[k] or k not in ("invalid", "harness-error"))
-        return f"[{time.monotonic() - self.start:7.0f} s] {done}/{self.total}: {parts}"
+        return f"[{self.wall():7.0f} s] {done}/{self.total}: {parts}"
+
+    def wall(self) -> float:
+        return self.earlier_wall + time.monotonic() - self.start
+
+    def to_state(self, identity: dict) -> dict:
+        return {"campaign": identity, "done": ranges(self.done), "wall": self.wall(),
+                "check_time": self.check_time, "kinds": dict(self.kinds),
+                "signatures": dict(self.signatures), "notes": dict(self.notes),
+                "first": {s: [i, list(f)] for s, (i, f) in self.first.items()},
+                "indices": dict(self.indices), "primary": dict(self.primary)}
+
+    def load_state(self, state: dict) -> None:
+        self.done = {i for a, b in state["done"] for i in range(a, b + 1)}
+        self.earlier_wall = state["wall"]
+        self.check_time = state["check_time"]
+        self.kinds.update(state["kinds"])
+        self.signatures.update(state["signatures"])
+        self.notes.update(state["notes"])
+        self.first = {s: (i, tuple(f)) for s, (i, f) in state["first"].items()}
+        self.indices.update(state["indices"])
+        self.primary.update(state["primary"])
+
+
+def ranges(numbers: set[int]) -> list[list[int]]:
+    """[[first, last], ...] runs of consecutive numbers: a compact checkpoint."""
+    runs: list[list[int]] = []
+    for n in sorted(numbers):
+        if runs and runs[-1][1] == n - 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return runs
+
+
+def save_state(path: Path, state: dict) -> None:
+    """Write the checkpoint atomically: an interrupted write leaves the old one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(state))
+    os.replace(partial, path)
 
 
 def md_escape(text: str) -> str:
@@ -256,8 +313,9 @@ def report_entry(args, tally: Tally, written: list[str], wall: float) -> str:
     compared = {n.split(": ", 1)[1]: c for n, c in tally.notes.items()
                 if n.startswith("compared")}
     when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    last = args.start + args.programs - 1
     lines = [
-        f"### Campaign {when}: seed {args.seed}, programs {args.start}..{args.start + args.programs - 1}",
+        f"### Campaign {when}: seed {args.seed}, programs {args.start}..{last}",
         "",
         f"`python -m tests.fuzz --programs {args.programs} --seed {args.seed} --start {args.start} "
         f"--jobs {args.jobs} {'--native' if args.native else '--no-native'} "
@@ -310,18 +368,67 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", type=Path, default=REPORT,
                         help="append the figures here (docs/reliability.md)")
     parser.add_argument("--no-report", dest="report", action="store_const", const=None)
+    parser.add_argument("--state", type=Path, metavar="FILE",
+                        help="checkpoint (JSON): save the figures and the programs done here; "
+                             "the same command continues an interrupted campaign")
     args = parser.parse_args(argv)
 
     from tests.fuzz.shrink import known_signatures, write_regression
 
     config = Config(args.seed, args.native, args.native_second_order_every, args.timeout,
                     args.shrink_budget)
-    tally = Tally(args.programs, args.log)
-    start = time.monotonic()
+    identity = {"seed": args.seed, "start": args.start, "programs": args.programs,
+                "native": args.native, "native_second_order_every": args.native_second_order_every,
+                "timeout": args.timeout}
+    state = json.loads(args.state.read_text()) if args.state and args.state.exists() else None
+    if state is not None and state["campaign"] != identity:
+        parser.error(f"{args.state} checkpoints another campaign ({state['campaign']}); "
+                     "give the same options, or another --state file")
+    tally = Tally(args.programs, args.log, append=state is not None)
+    if state is not None:
+        tally.load_state(state)
+        print(f"resuming from {args.state}: {len(tally.done)} programs done", flush=True)
     print(f"campaign: seed {args.seed}, programs {args.start}..{args.start + args.programs - 1}, "
           f"{args.jobs} jobs, {'native' if args.native else 'no native'}", flush=True)
-    tasks = [("check", i) for i in range(args.start, args.start + args.programs)]
-    run_pool(tasks, args.jobs, config, args.timeout + 10, tally.add)
+    tasks = [("check", i) for i in range(args.start, args.start + args.programs)
+             if i not in tally.done]
+    last_save = time.monotonic()
+    recording = stop = False  # an interrupt while a result is recorded waits for its end
+
+    def on_result(result: tuple) -> None:
+        nonlocal last_save, recording
+        recording = True
+        tally.add(result)
+        if args.state and time.monotonic() - last_save > 30:
+            save_state(args.state, tally.to_state(identity))
+            last_save = time.monotonic()
+        recording = False
+        if stop:
+            raise KeyboardInterrupt
+
+    def interrupt(signum, frame):
+        nonlocal stop
+        if not recording:
+            raise KeyboardInterrupt
+        stop = True
+
+    handlers = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        run_pool(tasks, args.jobs, config, wall_limit(args.timeout), on_result)
+    except KeyboardInterrupt:
+        print(tally.line())
+        if args.state:
+            save_state(args.state, tally.to_state(identity))
+            print(f"interrupted: {len(tally.done)} programs done, saved in {args.state}; "
+                  "the same command continues the campaign", flush=True)
+        else:
+            print("interrupted (no --state: the figures above are not saved)", flush=True)
+        return 130
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    if args.state:
+        save_state(args.state, tally.to_state(identity))
 
     written: list[str] = []
     known = known_signatures()
@@ -350,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
                                     f"(program {index}), shrunk")
             written.append(str(path.relative_to(REPO)))
             print(f"  {f[0]}|{f[1]}|{f[3]}: {path.relative_to(REPO)}")
-    wall = time.monotonic() - start
+    wall = tally.wall()
     print(tally.line())
     for sig, count in tally.signatures.most_common():
         index, finding = tally.first[sig]

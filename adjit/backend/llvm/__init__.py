@@ -4,11 +4,20 @@
     compiled(*args)                            # like the Python function
     compiled.optimized_ir, compiled.assembly() # what it became
 
-See docs/backend.md for the calling convention.
+See docs/backend.md for the calling convention. The names below are
+imported on first use: loading cached code (disk_cache.py) must not import
+the lowering modules.
 """
-from adjit.backend.llvm.engine import compile_module, get_engine
-from adjit.backend.llvm.lower import Options, lower_module
-from adjit.backend.llvm.wrapper import CallStats, CompiledFunction, NativeTape
+import importlib
 
-__all__ = ["CallStats", "CompiledFunction", "NativeTape", "Options", "compile_module",
-           "get_engine", "lower_module"]
+_EXPORTS = {"CallStats": "wrapper", "CompiledFunction": "wrapper", "NativeTape": "wrapper",
+            "Options": "options", "compile_module": "engine", "get_engine": "engine",
+            "load_cached": "engine", "lower_module": "lower"}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

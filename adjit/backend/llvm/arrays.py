@@ -1,9 +1,11 @@
 """Lowerings of the array ops: `array_new`, `array_get`, `array_set`,
 `array_dim`.
 
-Indices follow Python: a negative index counts from the end; anything else
-outside the dimension raises IndexError with numpy's message (unless
-boundscheck=False). `array_new` allocates a C-contiguous block (calloc for
+Indices follow Python: a negative index counts from the end (an index
+known not to be negative skips that, see `nonnegative_values`); anything
+else outside the dimension raises IndexError with numpy's message (unless
+boundscheck=False; reverse mode's `checked_before` accesses never raise,
+see `FunctionLowering.raise_if`). `array_new` allocates a C-contiguous block (calloc for
 zeros, malloc for empty, malloc and a fill loop for ones). `array_set`
 writes in place when it consumes the only reference to its operand (see
 `ownership.py`) and copies otherwise.
@@ -20,6 +22,8 @@ from adjit.backend.llvm.runtime import counted_loop, i64, load_field
 from adjit.backend.llvm.runtime_checks import MESSAGES, index_message, shapes_message
 from adjit.backend.llvm.scalar import f64
 from adjit.ir import ops
+from adjit.ir.builder import constant_value
+from adjit.ir.core import Function, Value
 
 
 def _null(fl, p: ir.Value) -> ir.Value:
@@ -55,19 +59,44 @@ def _array_new(fl, node, dims):
     return [b.insert_value(out, header, A_HEADER)]
 
 
-def normalize_indices(fl, array: ir.Value, indices: list[ir.Value],
-                      node=None) -> list[ir.Value]:
-    """Python's negative indices, and numpy's IndexError when out of range
-    (not for a node marked `checked_before`: reverse mode recomputing the
-    forward sweep, or accumulating at indices the forward sweep checked; the
-    check would keep LLVM from vectorizing)."""
+def nonnegative_values(fn: Function) -> set[Value]:
+    """Integer values of `fn` that are never negative, so indexing with them
+    needs no count-from-the-end fixup: non-negative constants, dimensions,
+    `max` with one of those, and the index of a `range` loop that counts up
+    from one of those or down to a stop of at least -1 (reverse mode's
+    loops). LLVM cannot prove the last: the loop counts its trips apart."""
+    known: set[Value] = set()
+
+    def nonnegative(v: Value, floor: int = 0) -> bool:
+        value = constant_value(v)
+        return (value >= floor) if isinstance(value, int) else v in known
+
+    for node in fn.body.walk():
+        if node.op is ops.array_dim or (node.op is ops.const and nonnegative(node.result)):
+            known.add(node.result)
+        elif node.op is ops.max_ and any(nonnegative(v) for v in node.operands):
+            known.add(node.result)
+        elif node.op is ops.for_:
+            start, stop, step = node.operands[:3]
+            step_value = constant_value(step)
+            if isinstance(step_value, int) and (
+                    (step_value > 0 and nonnegative(start))
+                    or (step_value < 0 and nonnegative(stop, floor=-1))):
+                known.add(node.regions[0].args[0])
+    return known
+
+
+def normalize_indices(fl, array: ir.Value, indices: list[ir.Value], node) -> list[ir.Value]:
+    """Python's negative indices (but not for indices known not to be
+    negative), and numpy's IndexError when out of range."""
     b = fl.b
     out = []
-    checked = fl.options.boundscheck and not (node is not None and node.attrs.get("checked_before"))
     for axis, index in enumerate(indices):
         size = b.extract_value(array, [A_SHAPE, axis])
-        fixed = b.select(b.icmp_signed("<", index, i64(0)), b.add(index, size), index)
-        if checked:
+        fixed = index
+        if node.operands[1 + axis] not in fl.nonnegative:
+            fixed = b.select(b.icmp_signed("<", index, i64(0)), b.add(index, size), index)
+        if fl.options.boundscheck:
             fl.raise_if(b.icmp_unsigned(">=", fixed, size), IndexError, index_message(axis),
                         [index, size])
         out.append(fixed)

@@ -6,11 +6,11 @@ Every IR function becomes an internal LLVM function
 
 (status 0: ok; 1: an error whose site and payloads are in the context's
 record), and the entry function also gets an exported C wrapper
-(`entry.py`) and, when it takes and returns only scalars, a CPython-level
-wrapper of that (`pyentry.py`). Structured control flow maps directly onto basic blocks and
-phi nodes (`control.py`); every other op is lowered by its rule in
-`registry.LOWERINGS`. Array references are duplicated and dropped where
-`ownership.plan_function` says.
+(`entry.py`) and, when it takes and returns only scalars and arrays, a
+CPython-level wrapper of that (`pyentry.py`). Structured control flow maps
+directly onto basic blocks and phi nodes (`control.py`); every other op is
+lowered by its rule in `registry.LOWERINGS`. Array references are duplicated
+and dropped where `ownership.plan_function` says.
 
 Invariant: LLVM values of IR values are only used in blocks the IR value's
 definition dominates, because regions nest exactly like the blocks they
@@ -18,7 +18,6 @@ lower to.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 from llvmlite import ir
@@ -28,6 +27,7 @@ from adjit.backend.llvm.abi import (
     C_RECORD, CONTEXT, H_REFCOUNT, HEADER, INT32, INT64, PTR, RECORD, R,
     STATUS_ERROR, STATUS_OK, value_type)
 from adjit.backend.llvm.entry import define_entry
+from adjit.backend.llvm.options import ERROR_MODELS, Options  # noqa: F401  (re-exported)
 from adjit.backend.llvm.ownership import Plan, plan_function
 from adjit.backend.llvm.pyentry import define_python_entry, has_python_entry
 from adjit.backend.llvm.registry import LOWERINGS
@@ -36,26 +36,6 @@ from adjit.backend.llvm.runtime import (
 from adjit.backend.llvm.runtime_checks import SiteTable
 from adjit.errors import InternalError
 from adjit.ir.core import Function, Module, Node, Region, Value
-
-ERROR_MODELS = ("python", "numpy")
-
-
-@dataclass(frozen=True)
-class Options:
-    """fastmath: `fast` flags on float arithmetic. error_model: "python"
-    raises as CPython does; "numpy" gives inf/nan for division by zero and
-    does not check math functions. boundscheck: IndexError on bad indices
-    (negative indices always count from the end)."""
-
-    fastmath: bool = False
-    error_model: str = "python"
-    boundscheck: bool = True
-
-    def __post_init__(self) -> None:
-        if self.error_model not in ERROR_MODELS:
-            raise ValueError(f"error_model must be one of {ERROR_MODELS}, not "
-                             f"{self.error_model!r}")
-
 
 def result_struct(fn: Function) -> ir.LiteralStructType:
     return ir.LiteralStructType([INT32] + [value_type(t) for t in fn.result_types])
@@ -91,7 +71,8 @@ class ModuleLowering:
         self.entry_name = define_entry(self, entry)
         if has_python_entry(entry):
             self.python_entry_name = f"{self.prefix}_py"
-            define_python_entry(self.llmod, entry, self.llmod.globals[self.entry_name],
+            define_python_entry(self.llmod, self.runtime, entry,
+                                self.llmod.globals[self.entry_name],
                                 self.python_entry_name)
         return self.llmod
 
@@ -110,8 +91,12 @@ class FunctionLowering:
         self.record = load_field(self.b, CONTEXT, self.ctx, C_RECORD)
         self.values: dict[Value, ir.Value] = {}
         self.plan: Plan = plan_function(fn)
+        self.nonnegative = arrays.nonnegative_values(fn)  # indices needing no fixup
         self.fm = ("fast",) if ml.options.fastmath else ()
         self._error_exit: ir.Block | None = None
+        self._raise: ir.Block | None = None  # shared by every check (see raise_first)
+        self._raise_phis: dict[str, ir.PhiInstr] = {}  # record field -> its value
+        self._raise_preds: list[ir.Block] = []
         self.node_now: Node | None = None
 
     @property
@@ -185,19 +170,63 @@ class FunctionLowering:
     def raise_if(self, failed: ir.Value, exc_type: type[BaseException], template: str,
                  payloads: Sequence[ir.Value] = (), node: Node | None = None) -> None:
         """Raise `exc_type(template.format(*payloads))` at the current node when
-        `failed` (an i1) is true; continue after it otherwise."""
+        `failed` (an i1) is true; continue after it otherwise. Not for a node
+        reverse mode marked `checked_before`: it repeats, on the same values,
+        a computation the forward sweep checked already (a check left in
+        would keep LLVM from vectorizing the adjoint's loops)."""
+        self.raise_first([(failed, exc_type, template)], payloads, node)
+
+    def raise_first(self, checks: Sequence[tuple[ir.Value, type[BaseException], str]],
+                    payloads: Sequence[ir.Value] = (), node: Node | None = None) -> None:
+        """`raise_if` for each (failed, exc_type, template) of `checks` in
+        turn, with one branch: the first that failed raises.
+
+        Every check of a function branches to one shared block, whose phis
+        pick the site and payloads to record: a block per check made LLVM's
+        O3 and code generation superlinear in the number of checks."""
         node = node or self.node_now
-        site = self.ml.sites.add(exc_type, template, self.source, node.span if node else None)
+        if node is not None and node.attrs.get("checked_before"):
+            return
+        span = node.span if node else None
         b = self.b
-        raise_block = self.llfn.append_basic_block("raise")
+        *earlier, (failed, exc_type, template) = checks
+        site: ir.Value = i64(self.ml.sites.add(exc_type, template, self.source, span))
+        for cond, exc_type, template in reversed(earlier):
+            site = b.select(cond, i64(self.ml.sites.add(exc_type, template, self.source, span)),
+                            site)
+            failed = b.or_(cond, failed)
         go_on = self.llfn.append_basic_block("ok")
-        b.cbranch(failed, raise_block, go_on).set_weights([1, 1 << 20])
-        b.position_at_end(raise_block)
-        store_field(b, RECORD, self.record, R["site"], i64(site))
-        for k, p in enumerate(payloads):
-            store_field(b, RECORD, self.record, R[f"payload{k}"], p)
-        b.branch(self.error_exit())
+        b.cbranch(failed, self._raise_block(), go_on).set_weights([1, 1 << 20])
+        self._raise_preds.append(b.block)
+        fields = {"site": site, **{f"payload{k}": p for k, p in enumerate(payloads)}}
+        for name in fields.keys() - self._raise_phis.keys():
+            self._raise_phi(name)
+        for name, phi in self._raise_phis.items():
+            phi.add_incoming(fields.get(name, i64(0)), b.block)
         b.position_at_end(go_on)
+
+    def _raise_block(self) -> ir.Block:
+        """The shared block that fills the record and returns status 1."""
+        if self._raise is None:
+            here = self.b.block
+            self._raise = self.llfn.append_basic_block("raise")
+            self.b.position_at_end(self._raise)
+            self.b.branch(self.error_exit())
+            self.b.position_at_end(here)
+        return self._raise
+
+    def _raise_phi(self, name: str) -> None:
+        """A phi of the shared raise block storing record field `name`
+        (0 from the checks before it, which had no such payload)."""
+        here = self.b.block
+        self.b.position_at_start(self._raise)
+        phi = self.b.phi(INT64, name)
+        for pred in self._raise_preds[:-1]:
+            phi.add_incoming(i64(0), pred)
+        self.b.position_before(self._raise.terminator)
+        store_field(self.b, RECORD, self.record, R[name], phi)
+        self.b.position_at_end(here)
+        self._raise_phis[name] = phi
 
     def propagate_if(self, status: ir.Value) -> None:
         """Return the callee's error status when it is not 0."""

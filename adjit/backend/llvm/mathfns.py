@@ -101,7 +101,7 @@ def _math_check(fl, node, args):
     b = fl.b
     func = node.attrs["func"]
     nan_in = _any(fl, [isnan(fl, x) for x in inputs])
-    fl.raise_if(b.and_(isnan(fl, result), b.not_(nan_in)), ValueError, MESSAGES["math_domain"])
+    nan_out = b.and_(isnan(fl, result), b.not_(nan_in))
     finite_in = b.not_(_any(fl, [b.not_(_isfinite(fl, x)) for x in inputs]))
     blew_up = b.and_(isinf(fl, result), finite_in)
     overflow = ir.Constant(ir.IntType(1), int(mathfn.CAN_OVERFLOW[func]))
@@ -112,6 +112,6 @@ def _math_check(fl, node, args):
         pole = b.and_(b.fcmp_ordered("<=", x, f64(0.0)),
                       b.fcmp_ordered("==", x, intrinsic(fl, "llvm.floor", x)))
         overflow = b.and_(overflow, b.not_(pole))
-    fl.raise_if(b.and_(blew_up, overflow), OverflowError, MESSAGES["math_range"])
-    fl.raise_if(b.and_(blew_up, b.not_(overflow)), ValueError, MESSAGES["math_domain"])
+    fl.raise_first([(b.and_(blew_up, overflow), OverflowError, MESSAGES["math_range"]),
+                    (b.or_(nan_out, blew_up), ValueError, MESSAGES["math_domain"])])
     return [result]

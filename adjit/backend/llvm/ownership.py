@@ -253,5 +253,9 @@ def plan_function(fn: Function) -> Plan:
     analysis = _Analysis()
     analysis.region(fn.body, [p for p in fn.params if is_array(p)])
     plan = analysis.plan
-    _Uniqueness(plan).region(fn.body, plan.unique)
+    uniqueness = _Uniqueness(plan)
+    uniqueness.region(fn.body, plan.unique)
+    # A value made with a count of 1 but duplicated somewhere (pushed on a
+    # tape and written afterwards, say) may share its block when written.
+    plan.unique -= uniqueness.dupped
     return plan

@@ -10,31 +10,39 @@ a METH_FASTCALL function that `wrapper.py` turns into a Python builtin
 (`PyCFunction_NewEx`). It converts scalar arguments with the C API
 (PyFloat_AsDouble, PyLong_AsLongLong, PyObject_IsTrue) and reads float64
 numpy arrays through the buffer protocol into input descriptors, releases
-the GIL around the call of the C entry (`entry.py`) and builds scalar results
-(PyFloat_FromDouble, ...; a tuple for several).
+the GIL around the call of the C entry (`entry.py`) and builds the results
+(PyFloat_FromDouble, ...; a tuple for several). An array result the call
+allocated becomes a numpy array over its block, without a copy
+(`PyArray_New`), whose base is a capsule that releases the block when the
+array is collected.
 
 `self` is a tuple (fallback, on_error, finish, numpy.ndarray, float, int,
-bool) of Python objects; scalar arguments must be exactly of the type the
-function was specialized for. Anything unusual (wrong arity, arguments the C API does not
-convert, arrays that are not aligned float64 ndarrays, or read-only ones the
-function writes to) goes to `fallback(*args)`, the generic ctypes path,
-which converts or explains. A failed call goes to `on_error(address of the
-error record)`, which raises. Array results, and writes to copy back, are
-finished in Python: `finish(address of the frame, *args)`, where the frame
-is the error record followed by the result slots, laid out as the wrapper's
-ctypes frame.
+bool, address of numpy's C API table) of Python objects; scalar arguments
+must be exactly of the type the function was specialized for. Anything
+unusual (wrong arity, arguments the C API does not convert, arrays that are
+not aligned float64 ndarrays, or read-only ones the function writes to) goes
+to `fallback(*args)`, the generic ctypes path, which converts or explains. A
+failed call goes to `on_error(address of the error record)`, which raises.
+Results the entry does not build (an argument's array returned, one block
+returned twice, writes to copy back) are finished in Python:
+`finish(address of the frame, *args)`, where the frame is the error record
+followed by the result slots, laid out as the wrapper's ctypes frame.
 
 The C API symbols are registered with LLVM from the running interpreter
 (`engine.py`), so nothing depends on how libpython was linked.
 """
 from __future__ import annotations
 
+import ctypes
+import functools
+
 from llvmlite import ir
 
 from adjit.backend.llvm.abi import (
-    BIT, DOUBLE, FLAG_NO_INPLACE, INT8, INT32, INT64, PTR, RECORD, STATUS_OK, abi_param_type,
-    input_descriptor, output_descriptor)
-from adjit.backend.llvm.runtime import i64, is_null, load_field, stack_alloc, store_field
+    A_DATA, A_HEADER, A_SHAPE, A_STRIDES, BIT, DOUBLE, FLAG_NO_INPLACE, INT8, INT32, INT64, PTR,
+    RECORD, STATUS_OK, abi_param_type, input_descriptor, output_descriptor)
+from adjit.backend.llvm.runtime import (
+    Runtime, field_ptr, i64, is_null, load_field, stack_alloc, store_field)
 from adjit.ir.core import Function
 from adjit.ir.types import BOOL, F64, I64, ArrayType
 
@@ -58,7 +66,32 @@ C_API = {
     "PyObject_GetBuffer": (INT32, [PTR, PTR, INT32]),
     "PyBuffer_Release": (VOID, [PTR]),
     "Py_DecRef": (VOID, [PTR]),
+    "PyLong_AsVoidPtr": (PTR, [PTR]),
+    "PyCapsule_New": (PTR, [PTR, PTR, PTR]),
+    "PyCapsule_GetPointer": (PTR, [PTR, PTR]),
 }
+# numpy's C API, called through its function table (numpy's `_ARRAY_API`,
+# whose slots numpy keeps stable across versions): PyArray_New and
+# PyArray_SetBaseObject.
+NPY_NEW, NPY_SET_BASE = 93, 282
+PYARRAY_NEW = ir.FunctionType(PTR, [PTR, INT32, PTR, INT32, PTR, PTR, INT32, INT32, PTR])
+PYARRAY_SET_BASE = ir.FunctionType(INT32, [PTR, PTR])
+NPY_DOUBLE = 12
+NPY_ARRAY_WRITEABLE = 0x0400
+
+
+@functools.cache
+def numpy_api_address() -> int:
+    """The address of numpy's C API function table, as the compiled entries
+    get it (in `self`): read from the running numpy, so compiled code holds
+    no address of this process."""
+    try:
+        from numpy._core import _multiarray_umath as core
+    except ImportError:  # numpy 1.x
+        from numpy.core import multiarray as core
+    get_pointer = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object, ctypes.c_char_p)(
+        ("PyCapsule_GetPointer", ctypes.pythonapi))
+    return get_pointer(core._ARRAY_API, None)
 # Py_buffer: {buf, obj, len, itemsize, readonly, ndim, format, shape, strides, suboffsets,
 # internal}; an object's type is the pointer after its reference count.
 PY_BUFFER = ir.LiteralStructType([PTR, PTR, INT64, INT64, INT32, INT32, PTR, PTR, PTR, PTR, PTR])
@@ -66,7 +99,8 @@ B_BUF, B_ITEMSIZE, B_NDIM, B_FORMAT, B_SHAPE, B_STRIDES = 0, 3, 5, 6, 7, 8
 PYBUF_RECORDS_RO = 0x1C  # PyBUF_STRIDES | PyBUF_FORMAT
 PYBUF_WRITABLE = 0x01
 OB_TYPE_OFFSET = 8
-SELF_FALLBACK, SELF_ON_ERROR, SELF_FINISH, SELF_NDARRAY, SELF_FLOAT, SELF_INT, SELF_BOOL = range(7)
+(SELF_FALLBACK, SELF_ON_ERROR, SELF_FINISH, SELF_NDARRAY, SELF_FLOAT, SELF_INT, SELF_BOOL,
+ SELF_NUMPY_API) = range(8)
 SELF_SCALAR_TYPE = {F64: SELF_FLOAT, I64: SELF_INT, BOOL: SELF_BOOL}
 SCALARS = (F64, I64, BOOL)
 
@@ -76,9 +110,10 @@ def has_python_entry(fn: Function) -> bool:
     return bool(fn.result_types) and all(t in SCALARS or t.is_array for t in types)
 
 
-def needs_finish(fn: Function) -> bool:
-    """Whether results are finished in Python (arrays, writes to copy back)."""
-    return any(t.is_array for t in fn.result_types)
+def finished_in_python(fn: Function) -> bool:
+    """Whether results always go through Python's `finish`: writes to array
+    arguments, which may have to be copied back into the caller's arrays."""
+    return bool(getattr(fn, "writes", ()))
 
 
 def frame_type(fn: Function) -> ir.LiteralStructType:
@@ -89,8 +124,10 @@ def frame_type(fn: Function) -> ir.LiteralStructType:
 
 
 class _PythonEntry:
-    def __init__(self, module: ir.Module, fn: Function, entry: ir.Function, name: str):
+    def __init__(self, module: ir.Module, runtime: Runtime, fn: Function, entry: ir.Function,
+                 name: str):
         self.module = module
+        self.runtime = runtime
         self.fn = fn
         self.entry = entry
         self.py = ir.Function(module, ir.FunctionType(PTR, [PTR, PTR, INT64]), name)
@@ -237,10 +274,15 @@ class _PythonEntry:
         with b.if_then(b.icmp_unsigned("!=", status, ir.Constant(INT32, STATUS_OK)),
                        likely=False):
             b.ret(self.call_python(SELF_ON_ERROR, frame, boxed, 0))  # NULL: raised
-        if needs_finish(fn):
+        if finished_in_python(fn):
             b.ret(self.call_python(SELF_FINISH, frame, boxed, len(fn.params)))
         else:
-            b.ret(self.scalar_results(slots))
+            blocks = [load_field(b, output_descriptor(t.ndim), slot, A_HEADER)
+                      for t, slot in zip(fn.result_types, slots) if t.is_array]
+            if blocks:
+                with b.if_then(self.not_all_own(blocks), likely=False):
+                    b.ret(self.call_python(SELF_FINISH, frame, boxed, len(fn.params)))
+            b.ret(self.results(slots))
         b.position_at_end(self.fallback)
         b.ret(self.api("PyObject_Vectorcall", self.item(SELF_FALLBACK), self.args, self.nargs,
                        ir.Constant(PTR, None)))
@@ -258,24 +300,110 @@ class _PythonEntry:
         self.api("Py_DecRef", address)
         return out
 
-    def scalar_results(self, slots: list[ir.Value]) -> ir.Value:
+    def not_all_own(self, blocks: list[ir.Value]) -> ir.Value:
+        """Whether some array result is not a block of its own (it is an
+        argument's data, or two results share one block): `finish` then
+        gives back the argument itself, or one array for both, as CPython."""
         b = self.b
-        results = []
-        for t, slot in zip(self.fn.result_types, slots):
-            if t == F64:
-                results.append(self.api("PyFloat_FromDouble", b.load(slot, typ=DOUBLE)))
-            elif t == I64:
-                results.append(self.api("PyLong_FromLongLong", b.load(slot, typ=INT64)))
+        bad = ir.Constant(BIT, 0)
+        for k, block in enumerate(blocks):
+            bad = b.or_(bad, is_null(b, block))
+            for other in blocks[:k]:
+                bad = b.or_(bad, b.icmp_unsigned("==", block, other))
+        return bad
+
+    def results(self, slots: list[ir.Value]) -> ir.Value:
+        """The Python result (a tuple for several); NULL with the exception
+        set when one cannot be made, after freeing the others."""
+        b = self.b
+        made: list[ir.Value] = []
+        types = self.fn.result_types
+        for k, (t, slot) in enumerate(zip(types, slots)):
+            if t.is_array:
+                obj = self.array_result(slot, t.ndim, lambda k=k: self.abandon(made, slots, k))
             else:
-                results.append(self.api("PyBool_FromLong", b.zext(b.load(slot, typ=INT8), INT64)))
-        if len(results) == 1:
-            return results[0]
-        packed = self.api("PyTuple_New", i64(len(results)))
-        for k, item in enumerate(results):
+                obj = self.scalar_result(slot, t)
+                with b.if_then(is_null(b, obj), likely=False):
+                    self.abandon(made, slots, k)
+            made.append(obj)
+        if len(made) == 1:
+            return made[0]
+        packed = self.api("PyTuple_New", i64(len(made)))
+        with b.if_then(is_null(b, packed), likely=False):
+            self.abandon(made, slots, len(made))
+        for k, item in enumerate(made):
             self.api("PyTuple_SetItem", packed, i64(k), item)  # steals the reference
         return packed
 
+    def abandon(self, made: list[ir.Value], slots: list[ir.Value], failed: int) -> None:
+        """Result `failed` could not be made (its own block is released
+        already): drop the results made and the blocks after it, return NULL."""
+        b = self.b
+        for obj in made:
+            self.api("Py_DecRef", obj)
+        for t, slot in list(zip(self.fn.result_types, slots))[failed + 1:]:
+            if t.is_array:
+                self.release_block(load_field(b, output_descriptor(t.ndim), slot, A_HEADER))
+        b.ret(ir.Constant(PTR, None))
 
-def define_python_entry(module: ir.Module, fn: Function, entry: ir.Function, name: str) -> None:
+    def scalar_result(self, slot: ir.Value, t) -> ir.Value:
+        b = self.b
+        if t == F64:
+            return self.api("PyFloat_FromDouble", b.load(slot, typ=DOUBLE))
+        if t == I64:
+            return self.api("PyLong_FromLongLong", b.load(slot, typ=INT64))
+        return self.api("PyBool_FromLong", b.zext(b.load(slot, typ=INT8), INT64))
+
+    def array_result(self, slot: ir.Value, ndim: int, abandon) -> ir.Value:
+        """A numpy array over the returned block, without a copy: its base is
+        a capsule holding the block's reference, released when collected."""
+        b = self.b
+        desc_t = output_descriptor(ndim)
+        block = load_field(b, desc_t, slot, A_HEADER)
+        capsule = self.api("PyCapsule_New", block, ir.Constant(PTR, None),
+                           self.capsule_destructor())
+        with b.if_then(is_null(b, capsule), likely=False):
+            self.release_block(block)
+            abandon()
+        table = self.api("PyLong_AsVoidPtr", self.item(SELF_NUMPY_API))
+
+        def numpy_api(slot_index: int, ftype: ir.FunctionType) -> ir.Value:
+            address = b.load(b.gep(table, [i64(slot_index)], source_etype=PTR), typ=PTR)
+            return b.inttoptr(b.ptrtoint(address, INT64), ftype.as_pointer())
+
+        array = b.call(numpy_api(NPY_NEW, PYARRAY_NEW), [
+            self.item(SELF_NDARRAY), ir.Constant(INT32, ndim), field_ptr(b, desc_t, slot, A_SHAPE),
+            ir.Constant(INT32, NPY_DOUBLE), field_ptr(b, desc_t, slot, A_STRIDES),
+            load_field(b, desc_t, slot, A_DATA), ir.Constant(INT32, 0),
+            ir.Constant(INT32, NPY_ARRAY_WRITEABLE), ir.Constant(PTR, None)])
+        with b.if_then(is_null(b, array), likely=False):
+            self.api("Py_DecRef", capsule)  # releases the block
+            abandon()
+        failed = b.call(numpy_api(NPY_SET_BASE, PYARRAY_SET_BASE), [array, capsule])
+        with b.if_then(b.icmp_signed("<", failed, ir.Constant(INT32, 0)), likely=False):
+            self.api("Py_DecRef", array)  # the capsule went with it (SetBase steals it)
+            abandon()
+        return array
+
+    def release_block(self, block: ir.Value) -> None:
+        self.b.call(self.runtime.release(), [ir.Constant(PTR, None), block])
+
+    def capsule_destructor(self) -> ir.Function:
+        """void(PyObject *capsule): release the block the capsule holds."""
+        name = f"{self.py.name}.release_capsule"
+        fn = self.module.globals.get(name)
+        if fn is None:
+            fn = ir.Function(self.module, ir.FunctionType(VOID, [PTR]), name)
+            fn.linkage = "internal"
+            saved, self.b = self.b, ir.IRBuilder(fn.append_basic_block("entry"))
+            block = self.api("PyCapsule_GetPointer", fn.args[0], ir.Constant(PTR, None))
+            self.release_block(block)
+            self.b.ret_void()
+            self.b = saved
+        return fn
+
+
+def define_python_entry(module: ir.Module, runtime: Runtime, fn: Function, entry: ir.Function,
+                        name: str) -> None:
     """Define `name`, the METH_FASTCALL wrapper of the C entry `entry` of `fn`."""
-    _PythonEntry(module, fn, entry, name).define()
+    _PythonEntry(module, runtime, fn, entry, name).define()

@@ -17,13 +17,19 @@ a tape that leaves the call for Python: arrays whose memory belongs to the
 caller (external headers, on the entry's stack) are replaced by private
 copies, and every block the tape reaches is unlinked from the call's live
 list, so that Python owns it.
+
+Growth is bounded: a tape whose records would exceed `max_tape_bytes`
+(adjit/config.py, read from the environment by `tape_limit_exceeded`, only
+when a tape grows beyond 64 KiB) raises MemoryError, as does a failed
+malloc; the error exit frees the call's tapes.
 """
 from __future__ import annotations
 
 from llvmlite import ir
 
+from adjit import config
 from adjit.backend.llvm.abi import (
-    A_HEADER, BIT, H_REFCOUNT, HEADER, HF_EXTERNAL, HF_TAPE, H_FLAGS, INT32, INT64, PTR,
+    A_HEADER, BIT, H_REFCOUNT, HEADER, HF_EXTERNAL, HF_TAPE, H_FLAGS, INT8, INT32, INT64, PTR,
     T_CAPACITY, T_COUNT, T_OPS, T_RECORD_SIZE, T_RECORDS, TAPE, TAPE_DROP, TAPE_DUP,
     TAPE_ESCAPE, is_managed, value_type)
 from adjit.backend.llvm.registry import lowers
@@ -31,10 +37,13 @@ from adjit.backend.llvm.runtime import (
     Runtime, call_tape_ops, counted_loop, field_ptr, has_flag, header_of, i64, is_null,
     load_field, store_field)
 from adjit.backend.llvm.runtime_checks import MESSAGES
+from adjit.errors import AdjitError
 from adjit.ir import ops
 from adjit.ir.types import TapeType
 
 EMPTY_TAPE = "pop from an empty tape"
+TAPE_TOO_BIG = ("a tape of {0} bytes for a loop of {function} exceeds max_tape_bytes = {1}: "
+                "raise it with adjit.config.set_max_tape_bytes(n) or ADJIT_MAX_TAPE_BYTES=n")
 MIN_CAPACITY = 8
 
 
@@ -74,6 +83,52 @@ def tape_alloc(runtime: Runtime) -> ir.Function:
         b.ret(t)
 
     return runtime.define("tape_alloc", PTR, [PTR, INT64, INT64, PTR], body)
+
+
+def tape_limit_exceeded(runtime: Runtime) -> ir.Function:
+    """tape_limit_exceeded(count, record_size) -> 0 when `count` records fit
+    in max_tape_bytes, else the limit. Reads the environment only for tapes
+    beyond UNCHECKED_TAPE_BYTES; an unset or unparsable variable gives the
+    default (Python's adjit.config reports a bad value when it compiles)."""
+
+    def body(b: ir.IRBuilder, fn: ir.Function) -> None:
+        count, size = fn.args
+        size = b.select(b.icmp_signed(">", size, i64(0)), size, i64(1))  # records of nothing
+        small = b.sdiv(i64(config.UNCHECKED_TAPE_BYTES), size)
+        with b.if_then(b.icmp_signed("<=", count, small)):
+            b.ret(i64(0))
+        name = bytearray(config.MAX_TAPE_BYTES_ENV.encode()) + b"\x00"
+        text = ir.GlobalVariable(fn.module, ir.ArrayType(INT8, len(name)),
+                                 "adjit.max_tape_bytes_env")
+        text.global_constant = True
+        text.linkage = "private"
+        text.initializer = ir.Constant(text.value_type, name)
+        value = b.call(runtime.libc("getenv", PTR, [PTR]), [text])
+        default = i64(config.DEFAULT_MAX_TAPE_BYTES)
+
+        def exceeded(limit: ir.Value) -> None:
+            b.ret(b.select(b.icmp_signed(">", count, b.sdiv(limit, size)), limit, i64(0)))
+
+        with b.if_then(is_null(b, value)):
+            exceeded(default)
+        parsed = b.call(runtime.libc("strtoll", INT64, [PTR, PTR, INT32]),
+                        [value, ir.Constant(PTR, None), ir.Constant(INT32, 10)])
+        exceeded(b.select(b.icmp_signed(">", parsed, i64(0)), parsed, default))
+
+    return runtime.define("tape_limit_exceeded", INT64, [INT64, INT64], body)
+
+
+def check_tape_size(fl, count: ir.Value, size: ir.Value) -> None:
+    """MemoryError at the current node when `count` records of `size` bytes
+    exceed max_tape_bytes."""
+    try:
+        config.max_tape_bytes()
+    except ValueError as exc:  # a bad ADJIT_MAX_TAPE_BYTES, at the loop that needs it
+        span = fl.node_now.span if fl.node_now else None
+        raise AdjitError(str(exc), fl.source, span) from None
+    limit = fl.b.call(tape_limit_exceeded(fl.ml.runtime), [count, size])
+    fl.raise_if(fl.b.icmp_signed("!=", limit, i64(0)), MemoryError,
+                TAPE_TOO_BIG.replace("{function}", fl.fn.name), [fl.b.mul(count, size), limit])
 
 
 def tape_ops(runtime: Runtime, t: TapeType) -> ir.Value:
@@ -172,6 +227,7 @@ def _tape_new(fl, node, args):
     t = node.results[0].type
     capacity = b.select(b.icmp_signed(">", args[0], i64(0)), args[0], i64(0))
     size = sizeof(b, record_type(t))
+    check_tape_size(fl, capacity, size)
     tape = b.call(tape_alloc(fl.ml.runtime),
                   [fl.ctx, capacity, size, tape_ops(fl.ml.runtime, t)])
     fl.raise_if(is_null(b, tape), MemoryError, MESSAGES["no_memory"], [b.mul(capacity, size)])
@@ -188,6 +244,7 @@ def _tape_push(fl, node, args):
     with b.if_then(b.icmp_signed("==", count, capacity), likely=False):
         grown = b.select(b.icmp_signed("<", capacity, i64(MIN_CAPACITY // 2)),
                          i64(MIN_CAPACITY), b.mul(capacity, i64(2)))
+        check_tape_size(fl, grown, sizeof(b, rec_t))
         nbytes = b.mul(grown, sizeof(b, rec_t))
         realloc = fl.ml.runtime.libc("realloc", PTR, [PTR, INT64])
         records = b.call(realloc, [load_field(b, TAPE, tape, T_RECORDS), nbytes])

@@ -10,7 +10,8 @@ bools, a tuple for several, and numpy arrays:
 
 - an array the call allocated is wrapped without copying; the numpy array
   owns the block (its base is a `_Block` that releases its references
-  exactly once, when the array is collected);
+  exactly once, when the array is collected; the CPython-level entry makes
+  such arrays itself, with a capsule as their base);
 - an array whose data belongs to an argument (the function returned an
   argument, possibly after writing to it in place) comes back as that very
   argument object.
@@ -30,6 +31,7 @@ import numpy as np
 
 from adjit.backend.llvm.abi import (
     FLAG_NO_INPLACE, HEADER_SIZE, Record, ctypes_descriptor, ctypes_scalar, is_managed)
+from adjit.backend.llvm.pyentry import numpy_api_address
 from adjit.backend.llvm.runtime_checks import SiteTable
 from adjit.ir.core import Module
 from adjit.ir.types import BOOL, F64, I64, ArrayType, TapeType, Type
@@ -223,7 +225,7 @@ class CompiledFunction:
         if getattr(self, "_method_def", None) is None:
             return None
         companions = (fallback, self._raise_from_record, self._finish, np.ndarray, float, int,
-                      bool)
+                      bool, numpy_api_address())
         return _PyCFunction_NewEx(ctypes.byref(self._method_def), companions, None)
 
     def _raise_from_record(self, address: int) -> None:

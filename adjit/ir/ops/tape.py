@@ -66,10 +66,13 @@ tape_pop = declare(Op("tape_pop", _pop_rule, _pop, doc="Pop the last record."))
 
 # --- derivative rules --------------------------------------------------------
 # The tangent of a tape is a tape of the records' tangents (forward over
-# reverse: `jvp` of a `vjp` graph). Fields without a tangent (ints, bools)
-# repeat the primal value, so records keep one layout.
+# reverse: `jvp` of a `vjp` graph), and its cotangent a tape of the records'
+# cotangents (reverse over reverse: the adjoint of a pop pushes the record's
+# cotangent, the adjoint of a push pops it, so each record meets its own
+# cotangent; see docs/autodiff.md). Fields without a derivative (ints,
+# bools) repeat the primal value, so records keep one layout.
 
-def _tangent_or_zero(b, t, x):
+def _derivative_or_zero(b, t, x):
     from adjit.ir.ops.array import zeros_like
     from adjit.ir.types import F64, ArrayType
 
@@ -89,11 +92,27 @@ def _new_jvp(b, attrs, xs, ys, ts):
 
 @tape_push.def_jvp
 def _push_jvp(b, attrs, xs, ys, ts):
-    fields = [_tangent_or_zero(b, t, x) for t, x in zip(ts, xs)]
+    fields = [_derivative_or_zero(b, t, x) for t, x in zip(ts, xs)]
     return [b.apply(tape_push, *fields)]
 
 
 @tape_pop.def_jvp
 def _pop_jvp(b, attrs, xs, ys, ts):
-    tangent = _tangent_or_zero(b, ts[0], xs[0])
+    tangent = _derivative_or_zero(b, ts[0], xs[0])
     return list(b.node(tape_pop, [tangent], [y.type for y in ys]).results)
+
+
+@tape_new.def_vjp
+def _new_vjp(b, attrs, xs, ys, cts):
+    return [None]
+
+
+@tape_push.def_vjp
+def _push_vjp(b, attrs, xs, ys, cts):
+    return list(b.node(tape_pop, [cts[0]], [x.type for x in xs]).results)
+
+
+@tape_pop.def_vjp
+def _pop_vjp(b, attrs, xs, ys, cts):
+    fields = [_derivative_or_zero(b, c, y) for c, y in zip(cts[1:], ys[1:])]
+    return [b.apply(tape_push, cts[0], *fields)]

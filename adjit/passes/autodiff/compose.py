@@ -71,31 +71,11 @@ def grad_graph(fn: Function, argnums: list[int], has_aux: bool = False,
                         "has_aux=True if the others are auxiliary data")
     body, b = new_function(fn)
     n = len(returned)
-    if has_tapes(fn):
-        outs = inline_body(b, fn, list(body.args))
-        value, aux = outs[0], outs[1:n]
-        jac = jacobian_graph(only_result(fn, 0), argnums, "forward")
-        grads = inline_body(b, jac, list(body.args))
-    else:
-        fused = vjp_function(fn, argnums, of=[0])
-        outs = inline_body(b, fused, list(body.args) + [b.const(1.0)])
-        value, aux, grads = outs[0], outs[1:n], outs[n:n + len(argnums)]
+    fused = vjp_function(fn, argnums, of=[0])
+    outs = inline_body(b, fused, list(body.args) + [b.const(1.0)])
+    value, aux, grads = outs[0], outs[1:n], outs[n:n + len(argnums)]
     results = ([value] if with_value else []) + grads + (aux if has_aux else [])
     return finish(fn, f"{fn.name}.grad", body, results)
-
-
-def has_tapes(fn: Function) -> bool:
-    """Whether `fn` is itself a reverse-mode graph with loops. Reverse mode
-    over it would need the tapes' own reverse; the gradient is then computed
-    by forward mode, one pass per input element (same values, n passes)."""
-    return any(n.op in (ops.tape_new, ops.tape_push, ops.tape_pop) for n in fn.walk())
-
-
-def only_result(fn: Function, k: int) -> Function:
-    """`fn` returning only its k-th result."""
-    body, b = new_function(fn)
-    outs = inline_body(b, fn, list(body.args))
-    return finish(fn, fn.name, body, [outs[k]])
 
 
 def jvp_graph(fn: Function, argnums: list[int]) -> Function:
@@ -143,7 +123,7 @@ def jacobian_graph(fn: Function, argnums: list[int], mode: str) -> Function:
             t = _jacobian_type(returned[o].type, fn.params[k].type)
             jac[o, k] = b.const(0.0) if t == F64 else b.apply(
                 ops.array_new, *_dims(b, primal[o], args[k]), fill="zeros")
-    if mode == "forward" or has_tapes(fn):
+    if mode == "forward":
         _jacfwd(b, fn, args, primal, outputs, argnums, jac)
     else:
         _jacrev(b, fn, args, primal, outputs, argnums, jac)

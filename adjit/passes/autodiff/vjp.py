@@ -11,12 +11,17 @@ What the forward part keeps:
 - straight-line values: nothing to do, the adjoint refers to them;
 - an `if`: its branches yield the values their adjoints need as extra
   results (each branch a placeholder for the other's);
-- a loop: the carried values at the start of every iteration, pushed on a
-  tape, and its trip count. The adjoint is a counted loop over the iterations
-  in reverse that pops the carried values, recomputes the body from them
-  (store carried values, recompute the rest), and runs the body's adjoint.
-  Branches inside loops are recomputed from the same values, so they take the
-  same way; nothing else of another iteration is read.
+- a loop: per iteration, one record pushed on a tape at the end of the body
+  (`Saving`): the values the iteration started with, and its trip count.
+  The adjoint is a counted loop over the iterations in reverse that pops
+  the records, recomputes the body from them (store carried values,
+  recompute the rest), and runs the body's adjoint. Branches inside loops
+  are recomputed from the same values, so they take the same way; nothing
+  else of another iteration is read. Two kinds of carried values are not
+  pushed whole: an array the body changes only by element writes at its
+  top level (the record holds the overwritten elements; the adjoint undoes
+  the writes), and a tape (a loop of a reverse-mode graph: the record holds
+  what its pops returned, the recomputation replays them).
 
 Cotangents of arrays accumulate in place (`array_add_at` for `x[i]` reads);
 accumulators of arrays used in a branch or a loop are created outside it and
@@ -25,6 +30,8 @@ Calls must have been inlined first.
 """
 from __future__ import annotations
 
+import contextvars
+from dataclasses import dataclass, field
 from typing import Any
 
 from adjit.errors import InternalError, UnsupportedError
@@ -36,9 +43,16 @@ from adjit.ir.ops.array import zeros_like
 from adjit.ir.ops.base import Indexed
 from adjit.ir.types import BOOL, F64, I64, ArrayType, TapeType, Type, is_differentiable
 from adjit.passes.autodiff.activity import active_values
-from adjit.passes.autodiff.jvp import zero_of
+from adjit.passes.autodiff.jvp import is_differentiable as has_derivative, zero_of
 
 Env = dict  # old Value, or (old Node, "tape" | "trip") -> new Value
+
+# While set (by `adjit dump`, to draw the two sweeps), build_vjp marks each
+# top-level node of the fused graph with attrs[SWEEP] = "forward" or
+# "adjoint"; the marks survive cloning, and dump removes them before any
+# pass sees them.
+SWEEP = "sweep"
+MARK_SWEEPS: contextvars.ContextVar[bool] = contextvars.ContextVar("mark_sweeps", default=False)
 
 
 def placeholder(b: Builder, t: Type) -> Value:
@@ -65,7 +79,8 @@ def defined_in(region: Region) -> set[Value]:
 
 
 def free_values(regions: list[Region]) -> list[Value]:
-    """Differentiable values used in `regions` but defined outside, in a stable order."""
+    """Values with derivatives (tapes included) used in `regions` but defined
+    outside, in a stable order."""
     inner: set[Value] = set()
     for r in regions:
         inner |= defined_in(r)
@@ -76,11 +91,11 @@ def free_values(regions: list[Region]) -> list[Value]:
             region = stack.pop()
             for node in region.nodes:
                 for v in node.operands:
-                    if v not in inner and is_differentiable(v.type):
+                    if v not in inner and has_derivative(v.type):
                         seen.setdefault(v)
                 stack.extend(node.regions)
             for v in region.yields:
-                if v not in inner and is_differentiable(v.type):
+                if v not in inner and has_derivative(v.type):
                     seen.setdefault(v)
     return list(seen)
 
@@ -111,10 +126,74 @@ def mark_recomputed(node: Node) -> None:
             mark_recomputed(inner)
 
 
+@dataclass(eq=False)
+class Saving:
+    """What a loop's forward part pushes on its tape each iteration, in record
+    order: the carried values kept whole (`whole`: slots), the records of the
+    pops of the tapes it carries (`pops`), and for each element write to a
+    carried array restored by undoing its writes (`restored`: slot -> writes)
+    the write's indices (but not a `for` loop's index, which the adjoint
+    recomputes) and the overwritten value."""
+
+    node: Node
+    restored: dict[int, list[Node]]
+    tape_ops: list[Node]
+    whole: list[int] = field(init=False)
+    pops: list[Node] = field(init=False)
+    writes: list[Node] = field(init=False)
+    write_set: set[Node] = field(init=False)
+    tape_type: TapeType = field(init=False)
+
+    def __post_init__(self) -> None:
+        leading = 3 if self.node.op is ops.for_ else 0
+        carried = [v.type for v in self.node.operands[leading:]]
+        self.whole = [k for k, t in enumerate(carried)
+                      if not isinstance(t, TapeType) and k not in self.restored]
+        self.pops = [n for n in self.tape_ops if n.op is ops.tape_pop]
+        self.writes = [w for k in sorted(self.restored) for w in self.restored[k]]
+        self.write_set = set(self.writes)
+        fields = [carried[k] for k in self.whole] + \
+            [r.type for pop in self.pops for r in pop.results[1:]] + \
+            [t for w in self.writes for t in [I64] * len(self.saved_indices(w)) + [F64]]
+        self.tape_type = TapeType(tuple(fields))
+
+    @property
+    def loop_index(self) -> Value | None:
+        return self.node.regions[-1].args[0] if self.node.op is ops.for_ else None
+
+    def saved_indices(self, write: Node) -> list[Value]:
+        return [v for v in write.operands[1:-1] if v is not self.loop_index]
+
+    def split(self, record: list[Value], index: Value | None
+              ) -> tuple[list[Value], list[Value], dict]:
+        """A popped record: the whole values, the pops' records, and per
+        write its (indices, overwritten value); `index` is the `for` loop's
+        recomputed index."""
+        whole, rest = record[:len(self.whole)], record[len(self.whole):]
+        n_popped = sum(len(pop.results) - 1 for pop in self.pops)
+        pops, rest = rest[:n_popped], rest[n_popped:]
+        writes = {}
+        for w in self.writes:
+            n = len(self.saved_indices(w))
+            saved, old, rest = iter(rest[:n]), rest[n], rest[n + 1:]
+            writes[w] = ([index if v is self.loop_index else next(saved)
+                          for v in w.operands[1:-1]], old)
+        return whole, pops, writes
+
+    def undo(self, b: Builder, slot: int, array: Value, writes: dict) -> Value:
+        """`array` as it was before this iteration's writes to carried slot `slot`."""
+        for w in reversed(self.restored[slot]):
+            indices, old = writes[w]
+            array = b.node(ops.array_set, [array, *indices, old],
+                           attrs={"checked_before": True}).result
+        return array
+
+
 class VJPTransform:
     def __init__(self, fn: Function, active: set[Value] | None = None):
         self.fn = fn
         self.active = active  # values that depend on the differentiated inputs
+        self.savings: dict[Node, Saving] = {}
 
     def fail(self, message: str, node: Node):
         raise UnsupportedError(message, self.fn.source, node.span)
@@ -122,8 +201,12 @@ class VJPTransform:
     # --- forward part --------------------------------------------------------
 
     def forward(self, b: Builder, region: Region, env: Env) -> None:
-        """Emit `region`'s nodes, keeping what their adjoints need in `env`."""
+        """Emit `region`'s nodes, keeping what their adjoints need in `env`.
+        Nodes whose results `env` already gives are not emitted (the tape
+        ops a loop's recomputation replays, see `replay_tapes`)."""
         for node in region.nodes:
+            if node.results and all(r in env for r in node.results):
+                continue
             with b.located(node.span):
                 if node.op is ops.if_:
                     self.forward_if(b, node, env)
@@ -168,11 +251,9 @@ class VJPTransform:
 
     def forward_loop(self, b: Builder, node: Node, env: Env) -> None:
         is_for = node.op is ops.for_
-        leading = 3 if is_for else 0
         operands = [env.get(v, v) for v in node.operands]
-        inits = operands[leading:]
-        carried_types = [v.type for v in inits]
-        tape_type = TapeType(tuple(carried_types))
+        saving = self.saving(node)
+        tape_type = saving.tape_type
         if is_for:
             trip = trip_count(b, *operands[:3])
             tape0 = b.node(ops.tape_new, [trip], [tape_type]).result
@@ -188,14 +269,22 @@ class VJPTransform:
             inner = dict(env)
             inner.update(zip(old.args, new.args))
             sb = Builder(new, b.span)
-            extras = new.args[len(old.args):]
-            if is_body:
-                carried = new.args[1:len(old.args)] if is_for else new.args[:len(old.args)]
-                tape = sb.apply(ops.tape_push, extras[0], *carried)
+            overwritten: dict[Node, Value] = {}
             for inner_node in old.nodes:
+                if inner_node in saving.write_set:
+                    array, *indices = [inner.get(v, v) for v in inner_node.operands[:-1]]
+                    overwritten[inner_node] = sb.apply(ops.array_get, array, *indices)
                 clone_node(sb, inner_node, inner)
             new.yields = [inner.get(v, v) for v in old.yields]
             if is_body:
+                extras = new.args[len(old.args):]
+                carried = new.args[1:len(old.args)] if is_for else new.args[:len(old.args)]
+                record = [carried[k] for k in saving.whole] + \
+                    [inner[r] for pop in saving.pops for r in pop.results[1:]] + \
+                    [field for write in saving.writes for field in
+                     [inner.get(v, v) for v in saving.saved_indices(write)]
+                     + [overwritten[write]]]
+                tape = sb.apply(ops.tape_push, extras[0], *record)
                 new.yields += [tape] + ([] if is_for else
                                         [sb.apply(ops.add, extras[1], sb.const(1))])
             regions.append(new)
@@ -207,10 +296,104 @@ class VJPTransform:
         env[(node, "tape")] = new_node.results[n]
         env[(node, "trip")] = trip if is_for else new_node.results[n + 1]
 
+    def saving(self, node: Node) -> Saving:
+        """What a loop saves per iteration (computed once per loop)."""
+        if node not in self.savings:
+            self.savings[node] = Saving(node, self.written_arrays(node),
+                                        self.carried_tape_ops(node))
+        return self.savings[node]
+
+    @staticmethod
+    def written_arrays(node: Node) -> dict[int, list[Node]]:
+        """The carried arrays a loop body changes only by element writes at its
+        top level: slot -> the writes from the body's argument to its yield.
+        The adjoint restores such an array to its value at the start of each
+        iteration by undoing the writes, so only the overwritten elements are
+        saved (O(1) per write instead of the whole array per iteration)."""
+        body = node.regions[-1]
+        skip = 1 if node.op is ops.for_ else 0
+        top = set(body.nodes)
+        out: dict[int, list[Node]] = {}
+        for k, arg in enumerate(body.args[skip:]):
+            if not isinstance(arg.type, ArrayType):
+                continue
+            chain: list[Node] = []
+            v = body.yields[k]
+            while v is not arg and isinstance(v.owner, Node) and v.owner in top \
+                    and v.owner.op is ops.array_set:
+                chain.append(v.owner)
+                v = v.owner.operands[0]
+            if v is arg:
+                out[k] = chain[::-1]
+        return out
+
+    def carried_tape_ops(self, node: Node) -> list[Node]:
+        """The pushes and pops, in order, of the tapes a loop carries (a loop
+        of a reverse-mode graph, differentiated again).
+
+        Their records are not recomputed in the adjoint: a tape is updated in
+        place, so it cannot be read again. Instead the loop's own tape saves
+        what the pops of each iteration returned, and `replay_tapes` gives
+        those records to the recomputed body. This needs each carried tape
+        to go from the body's argument to its yield through pushes and pops
+        at the body's top level, its only uses."""
+        body = node.regions[-1]
+        skip = 1 if node.op is ops.for_ else 0
+        uses: dict[Value, int] = {}
+        for r in node.regions:
+            for inner in r.walk():
+                for v in inner.operands:
+                    uses[v] = uses.get(v, 0) + 1
+                for nested in inner.regions:
+                    for v in nested.yields:
+                        uses[v] = uses.get(v, 0) + 1
+        for v in body.yields:
+            uses[v] = uses.get(v, 0) + 1
+        user = {n.operands[0]: n for n in body.nodes
+                if n.op in (ops.tape_push, ops.tape_pop)}
+        chain: list[Node] = []
+        for k, arg in enumerate(body.args[skip:]):
+            if not isinstance(arg.type, TapeType):
+                continue
+            if node.op is ops.while_ and uses.get(node.regions[0].args[k]):
+                self.fail("reverse mode through a loop whose condition reads a tape is not "
+                          "supported", node)
+            v = arg
+            while v is not body.yields[k]:
+                if uses.get(v) != 1 or v not in user:
+                    self.fail("reverse mode through a loop that uses a tape other than by "
+                              "pushing and popping it in its body is not supported", node)
+                chain.append(user[v])
+                v = user[v].results[0]
+            if uses.get(v) != 1:
+                self.fail("reverse mode through a loop that uses a tape other than by pushing "
+                          "and popping it in its body is not supported", node)
+        for v in free_values([body]):
+            if isinstance(v.type, TapeType):
+                self.fail("reverse mode through a loop that reads a tape it does not carry "
+                          "is not supported", node)
+        position = {n: i for i, n in enumerate(body.nodes)}
+        return sorted(chain, key=position.__getitem__)
+
+    def replay_tapes(self, node: Node, env: Env, records: list[Value]) -> None:
+        """Map the carried tapes of a loop's body and their pushes and pops to
+        themselves (so `forward` does not emit them again; only their types
+        matter to the adjoint rules) and the pops' records to `records`."""
+        body = node.regions[-1]
+        for arg in body.args:
+            if isinstance(arg.type, TapeType):
+                env[arg] = arg
+        for tape_node in self.saving(node).tape_ops:
+            env[tape_node.results[0]] = tape_node.results[0]
+            if tape_node.op is ops.tape_pop:
+                fields = tape_node.results[1:]
+                env.update(zip(fields, records[:len(fields)]))
+                records = records[len(fields):]
+
     # --- adjoint part --------------------------------------------------------
 
     def is_active(self, v: Value) -> bool:
-        return is_differentiable(v.type) and (self.active is None or v in self.active)
+        return has_derivative(v.type) and (self.active is None or v in self.active)
 
     def accumulate(self, b: Builder, ct: dict, v: Value, contribution: Any, env: Env) -> None:
         if contribution is None or not self.is_active(v):
@@ -224,6 +407,8 @@ class VJPTransform:
                            attrs={"checked_before": True}).result
         elif current is None:
             ct[v] = contribution
+        elif isinstance(v.type, TapeType):
+            raise InternalError("a tape got two cotangents (tapes are used once)", "vjp")
         elif isinstance(v.type, ArrayType):
             ct[v] = b.apply(ops.array_add, current, contribution)
         else:
@@ -240,14 +425,14 @@ class VJPTransform:
                     self.adjoint_node(b, node, env, ct)
 
     def adjoint_node(self, b: Builder, node: Node, env: Env, ct: dict) -> None:
-        cts = [ct.get(r) if is_differentiable(r.type) else None for r in node.results]
+        cts = [ct.get(r) if has_derivative(r.type) else None for r in node.results]
         if all(c is None for c in cts):
             return
         if node.op.vjp is None:
             self.fail(f"differentiating {node.op.name} is not supported", node)
         xs = [env.get(v, v) for v in node.operands]
         ys = [env.get(v, v) for v in node.results]
-        cts = [c if c is not None else (zero_of(b, y) if is_differentiable(y.type) else None)
+        cts = [c if c is not None else (zero_of(b, y) if has_derivative(y.type) else None)
                for c, y in zip(cts, ys)]
         for v, contribution in zip(node.operands, node.op.vjp(b, node.attrs, xs, ys, cts)):
             self.accumulate(b, ct, v, contribution, env)
@@ -304,35 +489,47 @@ class VJPTransform:
         ct_inits = [c if c is not None else zero_of(b, env.get(node.results[k]))
                     for c, k in zip(ct_inits, active)]
         acc_inits = [ct[v] for v in arrays] + [b.const(0.0) for _ in scalars]
-        state_types = [tape.type] + [c.type for c in ct_inits] + [a.type for a in acc_inits]
+        # The arrays restored by undoing writes, from their values after the loop.
+        saving = self.saving(node)
+        restored = sorted(saving.restored)
+        primal_inits = [env.get(node.results[k], node.results[k]) for k in restored]
+        state_types = [tape.type] + [c.type for c in ct_inits] + [a.type for a in acc_inits] \
+            + [a.type for a in primal_inits]
         region = Region([I64] + state_types, ["k", "tape"] + [""] * (len(state_types) - 1))
         k_arg, tape_arg = region.args[:2]
         ct_args = region.args[2:2 + len(active)]
-        acc_args = region.args[2 + len(active):]
+        acc_args = region.args[2 + len(active):2 + len(active) + len(acc_inits)]
+        primal_args = region.args[2 + len(active) + len(acc_inits):]
         rb = Builder(region, b.span)
         popped = rb.node(ops.tape_pop, [tape_arg], [tape.type, *tape.type.elements]).results
         inner = dict(env)
-        inner.update(zip(carried_args, popped[1:]))
         if is_for:
             start, _, step = [env.get(v, v) for v in node.operands[:3]]
             inner[body.args[0]] = rb.apply(ops.add, start, rb.apply(ops.mul, k_arg, step))
+        whole, pops, writes = saving.split(popped[1:], inner.get(body.args[0]) if is_for
+                                           else None)
+        inner.update(zip([carried_args[k] for k in saving.whole], whole))
+        self.replay_tapes(node, inner, pops)
+        for k, array in zip(restored, primal_args):
+            inner[carried_args[k]] = saving.undo(rb, k, array, writes)
         first = len(region.nodes)
         self.forward(rb, body, inner)  # recompute this iteration
-        for node in region.nodes[first:]:
-            mark_recomputed(node)
+        for recomputed in region.nodes[first:]:
+            mark_recomputed(recomputed)
         inner_ct: dict = {v: a for v, a in zip(arrays, acc_args)}
         for k, c in zip(active, ct_args):
             self.accumulate(rb, inner_ct, body.yields[k], c, inner)
         self.adjoint(rb, body, inner, inner_ct)
         region.yields = [popped[0]] + \
             [inner_ct.get(carried_args[k]) if inner_ct.get(carried_args[k]) is not None
-             else zero_of(rb, popped[1 + k]) for k in active] + \
+             else zero_of(rb, inner[carried_args[k]]) for k in active] + \
             [inner_ct[v] for v in arrays] + \
             [a if inner_ct.get(v) is None else rb.apply(ops.add, a, inner_ct[v])
-             for v, a in zip(scalars, acc_args[len(arrays):])]
+             for v, a in zip(scalars, acc_args[len(arrays):])] + \
+            [saving.undo(rb, k, inner[body.yields[k]], writes) for k in restored]
         last = b.apply(ops.sub, trip, b.const(1))
-        new_node = b.node(ops.for_, [last, b.const(-1), b.const(-1), tape] + ct_inits + acc_inits,
-                          state_types, regions=[region])
+        new_node = b.node(ops.for_, [last, b.const(-1), b.const(-1), tape] + ct_inits + acc_inits
+                          + primal_inits, state_types, regions=[region])
         results = new_node.results[1:]
         for k, r in zip(active, results):
             self.accumulate(b, ct, inits[k], r, env)
@@ -381,6 +578,9 @@ def build_vjp(fn: Function, wrt: list[int], of: list[int] | None = None,
              for k in wrt]
     written = fn.body.yields[len(fn.returned_types):]
     body.yields = [env.get(v, v) for v in returned] + grads + [env.get(v, v) for v in written]
+    if MARK_SWEEPS.get():
+        for k, node in enumerate(body.nodes):
+            node.attrs[SWEEP] = "forward" if k < boundary else "adjoint"
     fused = Function(name or f"{fn.name}.vjp", body, [v.type for v in body.yields], fn.span,
                      fn.source, origin=fn.origin, writes=list(fn.writes))
     return fused, boundary, len(outputs)
