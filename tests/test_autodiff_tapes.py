@@ -54,6 +54,35 @@ def written_in_branch(a, x):
     return x[0] * x[len(x) - 1]
 
 
+def elif_chain(a, x):
+    for i in range(1, len(x)):
+        if x[i] > 0.5:
+            x[i] = x[i] * a
+            x[0] = x[0] + 0.1 * a
+        elif x[i] > 0.0:
+            if x[i] > 0.25:
+                x[i] = math.sin(x[i] * a)
+        else:
+            x[(i + 1) % len(x)] = x[i] * x[(i + 1) % len(x)] - a
+    return x[0] * x[len(x) - 1] + x[len(x) // 2]
+
+
+def while_with_jumps(a, x):
+    k = 0
+    while k < 3 * len(x):
+        j = k % len(x)
+        k += 1
+        if x[j] < -2.0:
+            continue
+        if x[j] > 0.0:
+            x[j] = x[j] * a - 0.3
+        else:
+            x[j] = x[j] * x[j] - a
+        if x[0] > 40.0:
+            break
+    return x[0] + x[1] * x[len(x) - 1]
+
+
 def sum_of_squares(x, n):
     s = 0.0
     for i in range(n):
@@ -112,12 +141,62 @@ def test_undoing_writes_keeps_vjp_repeatable():
 
 @pytest.mark.parametrize("f,args", [
     (matrix_rows, (0.8, np.arange(1.0, 13.0).reshape(3, 4) / 10)),
-    (written_in_branch, (1.3, np.array([0.5, -0.2, 0.7, -1.1]))),
     (prefix, (0.7, np.array([0.4]))),  # zero iterations
 ])
 def test_writes_in_nested_loops_and_branches(f, args):
     check_directional(f, list(args))
     check_directional(f, list(args), interp=True)
+
+
+BRANCH_CASES = [
+    (written_in_branch, (1.3, np.array([0.5, -0.2, 0.7, -1.1]))),
+    (elif_chain, (0.9, np.array([0.7, 0.3, 0.1, -0.4, 0.6]))),
+    (elif_chain, (0.9, np.array([0.2]))),  # zero iterations
+    (while_with_jumps, (1.1, np.array([0.4, -0.6, -3.0, 0.8]))),
+    (while_with_jumps, (2.5, np.array([0.4, -0.6, -3.0, 0.8]))),  # breaks
+]
+
+
+@pytest.mark.parametrize("f,args", BRANCH_CASES, ids=lambda v: getattr(v, "__name__", ""))
+def test_writes_in_branches_of_loops(f, args):
+    check_directional(f, list(args))
+    check_directional(f, list(args), interp=True)
+
+
+@pytest.mark.parametrize("f,args,sizes", [
+    # the condition, x[i]'s old value, x[(i+1) % n]'s index and old value
+    (written_in_branch, (1.3, np.array([0.5, -0.2, 0.7, -1.1])), [32]),
+    # two conditions (if, elif), the inner if's condition, four writes
+    (elif_chain, (0.9, np.array([0.7, 0.3, 0.1, -0.4, 0.6])), [80]),
+    # k, j, the continue flag ... and the two writes to x[j] with their index
+    (while_with_jumps, (1.1, np.array([0.4, -0.6, -3.0, 0.8])), None),
+])
+def test_writes_in_branches_save_only_the_overwritten_values(f, args, sizes):
+    g, _ = gradient(f, *args)
+    got = record_sizes(g, *args)
+    assert -1 not in got  # no record holds an array
+    if sizes is not None:
+        assert got == sizes
+    x = args[1]
+    big = np.resize(x, 2000)
+    runner = g.specialization(list(args))
+    small = runner.call_with_stats(args[0], x.copy())[1]
+    large = runner.call_with_stats(args[0], big)[1]
+    assert (large.allocs, large.copies) == (small.allocs, small.copies)  # none per iteration
+
+
+@pytest.mark.parametrize("f,args", BRANCH_CASES[:2] + BRANCH_CASES[3:],
+                         ids=lambda v: getattr(v, "__name__", ""))
+def test_grad_of_grad_through_writes_in_branches(f, args):
+    a, x = args
+    gg = adjit.grad(adjit.grad(f))(a, x.copy())
+    h = 1e-5
+    g = adjit.grad(f)
+    fd = (g(a + h, x.copy()) - g(a - h, x.copy())) / (2 * h)
+    assert gg == pytest.approx(fd, rel=1e-6, abs=1e-6)
+    assert adjit.interpret(adjit.grad(adjit.grad(f)))(a, x.copy()) == \
+        pytest.approx(gg, rel=1e-12, abs=1e-12)
+    assert adjit.hessian(f)(a, x.copy()) == pytest.approx(gg, rel=1e-10, abs=1e-10)
 
 
 def test_values_the_adjoint_does_not_read_are_not_saved():

@@ -36,7 +36,8 @@ way it does in a notebook and reports errors at the document's lines.
 
 Besides running examples, this file checks that docs/ir.md lists exactly the
 ops that exist, that docs/subset.md names every library function the frontend
-accepts, and that docs/cli.md names every subcommand and option.
+accepts, that docs/cli.md names every subcommand and option, and that
+docs/api.md names every public name of the package.
 """
 from __future__ import annotations
 
@@ -390,3 +391,20 @@ def test_cli_doc_names_every_subcommand_and_option():
                 if not any(w in text for w in written):
                     missing.append(f"{name} {action.dest} {choice}")
     assert missing == [], f"docs/cli.md does not mention {missing}"
+
+
+def test_api_doc_names_every_public_name():
+    import inspect
+
+    import adjit
+    from adjit.api import Staged
+
+    text = (REPO_ROOT / "docs" / "api.md").read_text()
+    names = set(adjit.__all__)
+    names |= {m for m in vars(Staged) if m.startswith("inspect_")}
+    names |= {n for n, v in vars(adjit.config).items()
+              if inspect.isfunction(v) and v.__module__ == adjit.config.__name__
+              and not n.startswith("_")}
+    missing = sorted(n for n in names
+                     if not re.search(rf"`(?:config\.)?{re.escape(n)}[`(]", text))
+    assert missing == [], f"docs/api.md does not mention {missing}"

@@ -25,21 +25,23 @@ def verify_module(module: Module) -> None:
 
 
 def verify_function(fn: Function, module: Module | None = None) -> None:
-    defined: set[Value] = set()
-    _region(fn.body, defined, module, owner=fn.name)
+    _region(fn.body, set(), module, owner=fn.name)
     got = [v.type for v in fn.body.yields]
     if got != list(fn.result_types):
         raise VerifyError(f"@{fn.name} returns ({', '.join(map(str, got))}) but is declared "
                           f"to return ({', '.join(map(str, fn.result_types))})")
 
 
-def _region(region: Region, defined: set[Value], module: Module | None, owner: str) -> None:
-    """Check `region`; `defined` holds the values visible from enclosing regions."""
-    visible = set(defined)
+def _region(region: Region, visible: set[Value], module: Module | None, owner: str) -> None:
+    """Check `region`; `visible` holds the values of the enclosing regions, on
+    entry and again on return (one set for the whole function: a copy per
+    region made verification quadratic in the number of loops)."""
+    own: list[Value] = []
     for arg in region.args:
         if arg in visible:
             raise VerifyError(f"region argument {arg!r} defined twice in @{owner}")
         visible.add(arg)
+        own.append(arg)
     for node in region.nodes:
         for v in node.operands:
             if v not in visible:
@@ -52,9 +54,11 @@ def _region(region: Region, defined: set[Value], module: Module | None, owner: s
             if v in visible or v.owner is not node:
                 raise VerifyError(f"{node.op.name} result {v!r} defined twice", node)
             visible.add(v)
+            own.append(v)
     for v in region.yields:
         if v not in visible:
             raise VerifyError(f"yield of {v!r} which is not defined in scope (@{owner})")
+    visible.difference_update(own)
 
 
 def _node_types(node: Node, module: Module | None) -> None:

@@ -21,7 +21,6 @@ Rules:
 """
 from __future__ import annotations
 
-from collections import ChainMap
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -51,7 +50,7 @@ def literal_key(value: Any) -> tuple:
 def eliminate_common_subexpressions(fn: Function) -> None:
     cse = _CSE()
     cse.hoist_constants(fn.body)
-    cse.region(fn.body, ChainMap())
+    cse.region(fn.body, {})
 
 
 def _eligible(node: Node) -> bool:
@@ -96,8 +95,12 @@ class _CSE:
         attrs = tuple(sorted((k, literal_key(v)) for k, v in node.attrs.items()))
         return (node.op, tuple(operands), attrs, tuple(r.type for r in node.results))
 
-    def region(self, region: Region, available: ChainMap) -> None:
-        available = available.new_child()
+    def region(self, region: Region, available: dict[tuple, Node]) -> None:
+        """`available` holds the nodes of the enclosing regions by key, on
+        entry and again on return: the keys added here are removed at the end
+        (one dict, as lookups through a ChainMap per region cost several
+        hashes of the key each)."""
+        added: list[tuple] = []
         self.define(region.args)
         kept = []
         for node in region.nodes:
@@ -111,7 +114,10 @@ class _CSE:
                     self.subst.update(zip(node.results, earlier.results))
                     continue
                 available[key] = node
+                added.append(key)
             self.define(node.results)
             kept.append(node)
         region.nodes = kept
         region.yields = [resolve(self.subst, v) for v in region.yields]
+        for key in added:
+            del available[key]

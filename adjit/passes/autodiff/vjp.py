@@ -127,21 +127,59 @@ def mark_recomputed(node: Node) -> None:
 
 
 @dataclass(eq=False)
+class Branch:
+    """An `if` of a loop body that writes a restored array: per region, the
+    writes (and nested branches) from the array before the `if` to the
+    region's yield."""
+
+    node: Node
+    chains: list[list[Any]]
+
+
+Step = Any  # an array_set Node, or a Branch
+
+
+def trace_writes(region: Region, v: Value) -> tuple[Value, list[Step]] | None:
+    """Follow array value `v` back through the element writes and branches of
+    `region`'s top level to the first value `region` does not define: that
+    value and the steps from it to `v`, in order (None if `v` comes from
+    another node)."""
+    nodes = set(region.nodes)
+    steps: list[Step] = []
+    while isinstance(v.owner, Node) and v.owner in nodes:
+        owner = v.owner
+        if owner.op is ops.array_set:
+            steps.append(owner)
+            v = owner.operands[0]
+        elif owner.op is ops.if_:
+            k = owner.results.index(v)
+            traced = [trace_writes(r, r.yields[k]) for r in owner.regions]
+            if any(t is None for t in traced) or len({t[0] for t in traced}) != 1:
+                return None
+            steps.append(Branch(owner, [t[1] for t in traced]))
+            v = traced[0][0]
+        else:
+            return None
+    return v, steps[::-1]
+
+
+@dataclass(eq=False)
 class Saving:
     """What a loop's forward part pushes on its tape each iteration, in record
     order: the carried values kept whole (`whole`: slots), the records of the
-    pops of the tapes it carries (`pops`), and for each element write to a
-    carried array restored by undoing its writes (`restored`: slot -> writes)
-    the write's indices (but not a `for` loop's index, which the adjoint
-    recomputes) and the overwritten value."""
+    pops of the tapes it carries (`pops`), and the items of the carried
+    arrays restored by undoing their writes (`restored`: slot -> steps): per
+    element write, its indices (but not a `for` loop's index, which the
+    adjoint recomputes) and the overwritten value; per branch, its condition
+    (the writes of the region not taken get placeholders)."""
 
     node: Node
-    restored: dict[int, list[Node]]
+    restored: dict[int, list[Step]]
     tape_ops: list[Node]
     whole: list[int] = field(init=False)
     pops: list[Node] = field(init=False)
-    writes: list[Node] = field(init=False)
-    write_set: set[Node] = field(init=False)
+    items: list[Node] = field(init=False)
+    nested: dict[Node, list[Node]] = field(init=False)
     tape_type: TapeType = field(init=False)
 
     def __post_init__(self) -> None:
@@ -150,12 +188,27 @@ class Saving:
         self.whole = [k for k, t in enumerate(carried)
                       if not isinstance(t, TapeType) and k not in self.restored]
         self.pops = [n for n in self.tape_ops if n.op is ops.tape_pop]
-        self.writes = [w for k in sorted(self.restored) for w in self.restored[k]]
-        self.write_set = set(self.writes)
+        self.items, self.nested = [], {}
+        for k in sorted(self.restored):
+            self.collect(self.restored[k], [])
         fields = [carried[k] for k in self.whole] + \
             [r.type for pop in self.pops for r in pop.results[1:]] + \
-            [t for w in self.writes for t in [I64] * len(self.saved_indices(w)) + [F64]]
+            [t for item in self.items for t in self.field_types(item)]
         self.tape_type = TapeType(tuple(fields))
+
+    def collect(self, chain: list[Step], enclosing: list[Node]) -> None:
+        """Add the items of `chain` to `items`, and to `nested` of each
+        enclosing branch."""
+        for step in chain:
+            item = step.node if isinstance(step, Branch) else step
+            if item not in self.items:
+                self.items.append(item)
+                for outer in enclosing:
+                    self.nested.setdefault(outer, []).append(item)
+            if isinstance(step, Branch):
+                self.nested.setdefault(item, [])
+                for inner in step.chains:
+                    self.collect(inner, enclosing + [item])
 
     @property
     def loop_index(self) -> Value | None:
@@ -164,28 +217,91 @@ class Saving:
     def saved_indices(self, write: Node) -> list[Value]:
         return [v for v in write.operands[1:-1] if v is not self.loop_index]
 
+    def field_types(self, item: Node) -> list[Type]:
+        if item.op is ops.if_:
+            return [BOOL]
+        return [I64] * len(self.saved_indices(item)) + [item.results[0].type.dtype]
+
+    def emit(self, b: Builder, nodes: list[Node], env: Env, saved: dict) -> None:
+        """Clone a loop body's `nodes`, keeping in `saved` the record fields of
+        the items among them: a write's indices and the element it overwrites,
+        a branch's condition, and (as extra results of the branch) the items
+        inside it."""
+        for node in nodes:
+            if node in self.nested:
+                self.emit_branch(b, node, env, saved)
+                continue
+            if node in self.items:
+                array, *indices = [env.get(v, v) for v in node.operands[:-1]]
+                saved[node] = [env.get(v, v) for v in self.saved_indices(node)] + \
+                    [b.apply(ops.array_get, array, *indices)]
+            clone_node(b, node, env)
+
+    def emit_branch(self, b: Builder, node: Node, env: Env, saved: dict) -> None:
+        inside = self.nested[node]
+        types = [t for item in inside for t in self.field_types(item)]
+        regions = []
+        for old in node.regions:
+            new, inner, local = Region(), dict(env), {}
+            rb = Builder(new, b.span)
+            self.emit(rb, old.nodes, inner, local)
+            new.yields = [inner.get(v, v) for v in old.yields] + \
+                [v for item in inside for v in local.get(item) or
+                 [placeholder(rb, t) for t in self.field_types(item)]]
+            regions.append(new)
+        new_node = b.node(ops.if_, [env.get(node.operands[0], node.operands[0])],
+                          [r.type for r in node.results] + types, regions=regions,
+                          hints=[r.hint for r in node.results] + [""] * len(types))
+        n = len(node.results)
+        env.update(zip(node.results, new_node.results[:n]))
+        extras = list(new_node.results[n:])
+        for item in inside:
+            width = len(self.field_types(item))
+            saved[item], extras = extras[:width], extras[width:]
+        saved[node] = [new_node.operands[0]]
+
+    def record(self, saved: dict) -> list[Value]:
+        return [v for item in self.items for v in saved[item]]
+
     def split(self, record: list[Value], index: Value | None
               ) -> tuple[list[Value], list[Value], dict]:
-        """A popped record: the whole values, the pops' records, and per
-        write its (indices, overwritten value); `index` is the `for` loop's
-        recomputed index."""
+        """A popped record: the whole values, the pops' records, and per item
+        its fields (a write's full indices and overwritten value, a branch's
+        condition); `index` is the `for` loop's recomputed index."""
         whole, rest = record[:len(self.whole)], record[len(self.whole):]
         n_popped = sum(len(pop.results) - 1 for pop in self.pops)
         pops, rest = rest[:n_popped], rest[n_popped:]
-        writes = {}
-        for w in self.writes:
-            n = len(self.saved_indices(w))
-            saved, old, rest = iter(rest[:n]), rest[n], rest[n + 1:]
-            writes[w] = ([index if v is self.loop_index else next(saved)
-                          for v in w.operands[1:-1]], old)
-        return whole, pops, writes
+        items = {}
+        for item in self.items:
+            width = len(self.field_types(item))
+            fields, rest = rest[:width], rest[width:]
+            if item.op is ops.if_:
+                items[item] = fields[0]
+            else:
+                saved = iter(fields[:-1])
+                items[item] = ([index if v is self.loop_index else next(saved)
+                                for v in item.operands[1:-1]], fields[-1])
+        return whole, pops, items
 
-    def undo(self, b: Builder, slot: int, array: Value, writes: dict) -> Value:
+    def undo(self, b: Builder, slot: int, array: Value, items: dict) -> Value:
         """`array` as it was before this iteration's writes to carried slot `slot`."""
-        for w in reversed(self.restored[slot]):
-            indices, old = writes[w]
-            array = b.node(ops.array_set, [array, *indices, old],
-                           attrs={"checked_before": True}).result
+        return self.undo_chain(b, self.restored[slot], array, items)
+
+    def undo_chain(self, b: Builder, chain: list[Step], array: Value, items: dict) -> Value:
+        for step in reversed(chain):
+            if isinstance(step, Branch):
+                regions = []
+                for inner in step.chains:
+                    region = Region()
+                    region.yields = [self.undo_chain(Builder(region, b.span), inner, array,
+                                                     items)]
+                    regions.append(region)
+                array = b.node(ops.if_, [items[step.node]], [array.type],
+                               regions=regions).result
+            else:
+                indices, old = items[step]
+                array = b.node(ops.array_set, [array, *indices, old],
+                               attrs={"checked_before": True}).result
         return array
 
 
@@ -269,21 +385,15 @@ class VJPTransform:
             inner = dict(env)
             inner.update(zip(old.args, new.args))
             sb = Builder(new, b.span)
-            overwritten: dict[Node, Value] = {}
-            for inner_node in old.nodes:
-                if inner_node in saving.write_set:
-                    array, *indices = [inner.get(v, v) for v in inner_node.operands[:-1]]
-                    overwritten[inner_node] = sb.apply(ops.array_get, array, *indices)
-                clone_node(sb, inner_node, inner)
+            saved: dict[Node, list[Value]] = {}
+            saving.emit(sb, old.nodes, inner, saved)
             new.yields = [inner.get(v, v) for v in old.yields]
             if is_body:
                 extras = new.args[len(old.args):]
                 carried = new.args[1:len(old.args)] if is_for else new.args[:len(old.args)]
                 record = [carried[k] for k in saving.whole] + \
                     [inner[r] for pop in saving.pops for r in pop.results[1:]] + \
-                    [field for write in saving.writes for field in
-                     [inner.get(v, v) for v in saving.saved_indices(write)]
-                     + [overwritten[write]]]
+                    saving.record(saved)
                 tape = sb.apply(ops.tape_push, extras[0], *record)
                 new.yields += [tape] + ([] if is_for else
                                         [sb.apply(ops.add, extras[1], sb.const(1))])
@@ -304,27 +414,21 @@ class VJPTransform:
         return self.savings[node]
 
     @staticmethod
-    def written_arrays(node: Node) -> dict[int, list[Node]]:
-        """The carried arrays a loop body changes only by element writes at its
-        top level: slot -> the writes from the body's argument to its yield.
-        The adjoint restores such an array to its value at the start of each
-        iteration by undoing the writes, so only the overwritten elements are
-        saved (O(1) per write instead of the whole array per iteration)."""
+    def written_arrays(node: Node) -> dict[int, list[Step]]:
+        """The carried arrays a loop body changes only by element writes, at
+        its top level or in its branches: slot -> the steps from the body's
+        argument to its yield. The adjoint restores such an array to its
+        value at the start of each iteration by undoing the writes, so only
+        the overwritten elements are saved (O(1) per write instead of the
+        whole array per iteration)."""
         body = node.regions[-1]
         skip = 1 if node.op is ops.for_ else 0
-        top = set(body.nodes)
-        out: dict[int, list[Node]] = {}
+        out: dict[int, list[Step]] = {}
         for k, arg in enumerate(body.args[skip:]):
-            if not isinstance(arg.type, ArrayType):
-                continue
-            chain: list[Node] = []
-            v = body.yields[k]
-            while v is not arg and isinstance(v.owner, Node) and v.owner in top \
-                    and v.owner.op is ops.array_set:
-                chain.append(v.owner)
-                v = v.owner.operands[0]
-            if v is arg:
-                out[k] = chain[::-1]
+            if isinstance(arg.type, ArrayType):
+                traced = trace_writes(body, body.yields[k])
+                if traced is not None and traced[0] is arg:
+                    out[k] = traced[1]
         return out
 
     def carried_tape_ops(self, node: Node) -> list[Node]:
@@ -450,20 +554,28 @@ class VJPTransform:
         if all(c is None for c in cts):
             return
         free = [v for v in free_values(node.regions) if self.is_active(v)]
-        arrays = self.pass_in(b, free, env, ct)
+        # Arrays without a cotangent yet get one in the branches (an array
+        # written in a branch passes its result's cotangent on, in place);
+        # zeros only in a branch that gives none.
+        arrays = [v for v in free if isinstance(v.type, ArrayType)]
         scalars = [v for v in free if v not in arrays]
-        regions = []
+        regions, inner_cts = [], []
         for old in node.regions:
             new = Region()
-            inner_ct = {v: ct[v] for v in arrays}
+            inner_ct = {v: ct[v] for v in arrays if ct.get(v) is not None}
             with b.at(new):
                 for y, c in zip(old.yields, cts):
                     self.accumulate(b, inner_ct, y, c, env)
                 self.adjoint(b, old, env, inner_ct)
-                new.yields = [inner_ct[v] for v in arrays] + \
+            regions.append(new)
+            inner_cts.append(inner_ct)
+        arrays = [v for v in arrays if any(c.get(v) is not None for c in inner_cts)]
+        for new, inner_ct in zip(regions, inner_cts):
+            with b.at(new):
+                new.yields = [inner_ct.get(v) if inner_ct.get(v) is not None
+                              else zeros_like(b, env.get(v, v)) for v in arrays] + \
                              [inner_ct.get(v) if inner_ct.get(v) is not None
                               else zero_of(b, env.get(v, v)) for v in scalars]
-            regions.append(new)
         types = [v.type for v in arrays + scalars]
         new_node = b.node(ops.if_, [env.get(node.operands[0], node.operands[0])], types,
                           regions=regions)
