@@ -10,7 +10,7 @@ from adjit import config
 from adjit.trace import trace
 from adjit.vectorize import vectorize
 from adjit.errors import (AdjitError, AdjitNameError, AdjitSyntaxError, AdjitTypeError,
-                          InternalError, UnsupportedError)
+                          CudaUnavailableError, InternalError, ShapeError, UnsupportedError)
 
 __version__ = "0.1.0"
 
@@ -18,6 +18,6 @@ __all__ = [
     "jit", "grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "jacobian", "hessian",
     "check_grad", "trace", "vectorize",
     "make_ir", "interpret", "config",
-    "AdjitError", "AdjitNameError", "AdjitSyntaxError", "AdjitTypeError", "InternalError",
-    "UnsupportedError", "__version__",
+    "AdjitError", "AdjitNameError", "AdjitSyntaxError", "AdjitTypeError", "CudaUnavailableError",
+    "InternalError", "ShapeError", "UnsupportedError", "__version__",
 ]

@@ -416,6 +416,9 @@ def _staged(fn: Any) -> Staged:
     return staged
 
 
+BACKENDS = ("native", "interp")
+
+
 def jit(fn: Any = None, *, static_argnums: int | Sequence[int] = (), fastmath: bool = False,
         error_model: str = "python", boundscheck: bool = True, backend: str = "native",
         passes: str | None = None, cache: bool = False):
@@ -432,6 +435,11 @@ def jit(fn: Any = None, *, static_argnums: int | Sequence[int] = (), fastmath: b
     if not all(isinstance(k, int) and not isinstance(k, bool) and k >= 0
                for k in static_argnums):
         raise TypeError(f"static_argnums must be non-negative ints, not {static_argnums!r}")
+    from adjit.backend.llvm.options import Options
+
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
+    Options(fastmath, error_model, boundscheck)  # a bad error_model is an error now, too
     options = {"fastmath": fastmath, "error_model": error_model, "boundscheck": boundscheck}
     if cache:
         options["cache"] = True
@@ -520,15 +528,20 @@ def jacrev(fn: Any, argnums: int | Sequence[int] = 0) -> Staged:
 
 def jacobian(fn: Any, argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """The Jacobian, by forward mode when the result has more elements than the
-    arguments differentiated and by reverse mode otherwise (decided per call)."""
+    arguments differentiated and by reverse mode otherwise (decided once per
+    argument types and shapes, by running f)."""
     forward, reverse = jacfwd(fn, argnums), jacrev(fn, argnums)
     nums, _ = _argnums(argnums)
+    chosen: dict[tuple, Staged] = {}  # per argument types and shapes: f runs once per key
 
     def call(*args: Any) -> Any:
-        out = _staged(fn)(*args)
-        n_out = sum(np.size(o) for o in (out if isinstance(out, tuple) else (out,)))
-        n_in = sum(np.size(args[k]) for k in nums)
-        return (forward if n_out > n_in else reverse)(*args)
+        key = tuple((type(a), np.shape(a)) for a in args)
+        if key not in chosen:
+            out = _staged(fn)(*args)
+            n_out = sum(np.size(o) for o in (out if isinstance(out, tuple) else (out,)))
+            n_in = sum(np.size(args[k]) for k in nums)
+            chosen[key] = forward if n_out > n_in else reverse
+        return chosen[key](*args)
 
     return call
 

@@ -125,6 +125,16 @@ class AdjitNameError(AdjitError, NameError):
     """An undefined or possibly-undefined name."""
 
 
+class ShapeError(AdjitError, ValueError):
+    """Arguments (or `out=` arrays) of a vectorized call whose shapes do not broadcast."""
+
+
+class CudaUnavailableError(AdjitError):
+    """A part of the CUDA stack (toolkit, driver bindings, a GPU) is missing."""
+
+    kind = "CUDA unavailable"
+
+
 class InternalError(AdjitError):
     """A bug in adjit. The message names the stage and asks for a report."""
 

@@ -33,7 +33,7 @@ import numpy as np
 from adjit.api import Staged, _staged, bind_arguments
 from adjit.backend.llvm.batched import (
     NUMPY_DTYPES, BatchedFunction, Grid, compile_batched, is_scalar_signature, make_grid)
-from adjit.errors import AdjitError, AdjitTypeError, UnsupportedError
+from adjit.errors import AdjitError, AdjitTypeError, ShapeError, UnsupportedError
 from adjit.ir.core import Module
 from adjit.ir.types import BOOL, F64, I64, Type
 
@@ -42,10 +42,6 @@ MIN_CHUNK = 512  # "parallel" makes no chunk of fewer points than this
 CHUNKS_PER_THREAD = 4
 _ELEMENT_TYPES = {"f": F64, "i": I64, "u": I64, "b": BOOL}
 _SAMPLE = {F64: 0.0, I64: 0, BOOL: False}
-
-
-class ShapeError(AdjitError, ValueError):
-    """Arguments (or `out=` arrays) of a vectorized call whose shapes do not broadcast."""
 
 
 def vectorize(fn: Any = None, target: str = "cpu", *, threads: int | None = None):

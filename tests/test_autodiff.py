@@ -9,6 +9,8 @@ import pytest
 import adjit
 from tests.autodiff_check import check_directional, is_float
 from tests.corpus_cases import CASES, cpython_function
+from tests.loop_functions import (before_inside_after, break_continue, if_in_while,
+                                  logistic_for, logistic_while, nested, newton_sqrt)
 
 INTERP = True  # the interpreter is the reference; test_backend_autodiff runs native
 
@@ -19,22 +21,6 @@ def run(f):
 
 def textbook(x1, x2):
     return math.log(x1) + x1 * x2 - math.sin(x2)
-
-
-def logistic_for(x, n):
-    l = x
-    for i in range(n - 1):
-        l = 4.0 * l * (1.0 - l)
-    return l
-
-
-def logistic_while(x, n):
-    l = x
-    k = 1
-    while k < n:
-        l = 4.0 * l * (1.0 - l)
-        k += 1
-    return l
 
 
 def swell(x):
@@ -96,13 +82,6 @@ def test_corpus_forward_reverse_finite_differences(case):
 
 # --- loops that break AD systems -------------------------------------------
 
-def newton_sqrt(a):
-    x = a
-    while abs(x * x - a) > 1e-12 * a:
-        x = 0.5 * (x + a / x)
-    return x
-
-
 def accumulate_until(x, c):
     # The trip count depends on both inputs (constant near the test points).
     s = 0.0
@@ -111,47 +90,6 @@ def accumulate_until(x, c):
         s = s + x * x + 0.1 * k
         k += 1
     return s * x
-
-
-def if_in_while(x):
-    s = 0.0
-    k = 0
-    while k < 7:
-        if k % 2 == 0:
-            s = s + math.sin(x * k)
-        else:
-            s = s * x
-        k += 1
-    return s
-
-
-def break_continue(x, n):
-    s = 0.0
-    for i in range(n):
-        if i == 2:
-            continue
-        s = s + x ** i
-        if s > 50.0:
-            break
-    return s
-
-
-def nested(x, n):
-    acc = 1.0
-    for i in range(n):
-        t = 0.0
-        for j in range(i + 1):
-            t = t + x * j
-        acc = acc * (1.0 + 0.1 * t)
-    return acc
-
-
-def before_inside_after(x, n):
-    c = math.exp(x)
-    s = 0.0
-    for i in range(n):
-        s = s + c * i
-    return s * c
 
 
 def carried_product(x, n):
@@ -292,3 +230,18 @@ def test_check_grad_reports_small_errors():
     report = adjit.check_grad(run(rosenbrock), np.array([0.5, -0.2, 1.3]))
     assert report["reverse_vs_fd"] < 1e-6 and report["forward_vs_reverse"] < 1e-12
     assert report["reverse"][0].shape == (3,)
+
+
+def test_jacobian_chooses_its_mode_per_argument_shape():
+    def f(x):
+        y = np.zeros(3)
+        for i in range(3):
+            y[i] = x[0] * (i + 1.0) + x[len(x) - 1]
+        return y
+
+    jac = adjit.jacobian(f)
+    for _ in range(2):  # size 1 -> 3: forward mode, the second call reuses the choice
+        np.testing.assert_array_equal(jac(np.array([2.0])), [[2.0], [3.0], [4.0]])
+    want = np.zeros((3, 4))  # size 4 -> 3: reverse mode
+    want[:, 0], want[:, 3] = [1.0, 2.0, 3.0], 1.0
+    np.testing.assert_array_equal(jac(np.arange(4.0)), want)

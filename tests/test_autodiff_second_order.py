@@ -21,62 +21,10 @@ from adjit.ir.core import Module
 from adjit.ir.interp import interpret
 from adjit.ir.textparse import parse_function_text
 from adjit.passes.autodiff.vjp import vjp_function
+from tests.loop_functions import (before_inside_after, break_continue, if_in_while,
+                                  logistic_for, nested, newton_sqrt)
 
 H = 1e-5
-
-
-def logistic(x, n):
-    for i in range(n):
-        x = 4.0 * x * (1.0 - x)
-    return x
-
-
-def newton_sqrt(a):
-    x = a
-    while abs(x * x - a) > 1e-12 * a:
-        x = 0.5 * (x + a / x)
-    return x * x * x
-
-
-def break_continue(x, n):
-    s = 0.0
-    for i in range(n):
-        if i == 2:
-            continue
-        s = s + math.sin(x) ** i
-        if s > 2.5:
-            break
-    return s * x
-
-
-def if_in_while(x):
-    s = 1.0
-    k = 0
-    while k < 7:
-        if k % 2 == 0:
-            s = s + math.sin(x * k)
-        else:
-            s = s * x
-        k += 1
-    return s
-
-
-def nested(x, n):
-    acc = 1.0
-    for i in range(n):
-        t = 0.0
-        for j in range(i + 1):
-            t = t + x * x * j
-        acc = acc * (1.0 + 0.1 * t)
-    return acc
-
-
-def before_inside_after(x, n):
-    c = math.exp(x)
-    s = 0.0
-    for i in range(n):
-        s = s + c * i * x
-    return s * c
 
 
 def divide(a, x):
@@ -96,8 +44,8 @@ def written_in_while(a, x):
 
 
 SCALAR_CASES = [
-    (logistic, (0.3, 3)), (logistic, (0.3, 0)), (newton_sqrt, (2.0,)),
-    (break_continue, (0.7, 6)), (break_continue, (1.4, 6)), (if_in_while, (0.6,)),
+    (logistic_for, (0.3, 4)), (logistic_for, (0.3, 1)), (newton_sqrt, (2.0,)),
+    (break_continue, (0.7, 6)), (break_continue, (3.0, 6)), (if_in_while, (0.6,)),
     (nested, (0.4, 4)), (nested, (0.4, 0)), (before_inside_after, (0.3, 4)),
     (divide, (0.5, np.array([0.9]))), (written_in_while, (0.8, np.array([0.5, 1.5, -0.3]))),
 ]
@@ -151,12 +99,12 @@ def test_tape_vjp_rules_give_each_record_its_own_cotangent(x):
 
 
 def test_third_order_through_a_loop():
-    x, n = 0.3, 3
-    ggg = adjit.grad(adjit.grad(adjit.grad(logistic)))(x, n)
-    fd = gradient_difference(adjit.grad(adjit.grad(logistic)), x, [n])
+    x, n = 0.3, 4
+    ggg = adjit.grad(adjit.grad(adjit.grad(logistic_for)))(x, n)
+    fd = gradient_difference(adjit.grad(adjit.grad(logistic_for)), x, [n])
     assert ggg == pytest.approx(fd, rel=1e-6)
     # reverse over forward over reverse: tangent tapes differentiated in reverse
-    assert adjit.grad(adjit.hessian(logistic))(x, n) == pytest.approx(ggg, rel=1e-12)
+    assert adjit.grad(adjit.hessian(logistic_for))(x, n) == pytest.approx(ggg, rel=1e-12)
 
 
 def test_grad_of_grad_is_reverse_over_reverse():
@@ -164,7 +112,7 @@ def test_grad_of_grad_is_reverse_over_reverse():
     pass (the first gradient's forward loop and its adjoint loop), and the
     tape of cotangents that the adjoint of the pops fills and the adjoint of
     the pushes empties."""
-    fn = adjit.make_ir(adjit.grad(adjit.grad(logistic)))(0.3, 3).entry_function
+    fn = adjit.make_ir(adjit.grad(adjit.grad(logistic_for)))(0.3, 3).entry_function
     assert len([n for n in fn.walk() if n.op is ops.tape_new]) == 4
 
 

@@ -83,6 +83,22 @@ def while_with_jumps(a, x):
     return x[0] + x[1] * x[len(x) - 1]
 
 
+def fill_lower(a, A):
+    """A matrix filled by two nested loops, written in a branch of the inner one."""
+    for i in range(1, A.shape[0]):
+        for j in range(A.shape[1]):
+            if j < i:
+                A[i, j] = A[i - 1, j] * a + math.sin(A[i, j])
+            elif j > i + 1:
+                continue
+            else:
+                A[i, j - 1] = A[i, j - 1] - a * A[i - 1, j]
+    s = a
+    for j in range(A.shape[1]):
+        s += A[A.shape[0] - 1, j] * A[0, j]
+    return s
+
+
 def sum_of_squares(x, n):
     s = 0.0
     for i in range(n):
@@ -166,17 +182,18 @@ def test_writes_in_branches_of_loops(f, args):
 @pytest.mark.parametrize("f,args,sizes", [
     # the condition, x[i]'s old value, x[(i+1) % n]'s index and old value
     (written_in_branch, (1.3, np.array([0.5, -0.2, 0.7, -1.1])), [32]),
-    # two conditions (if, elif), the inner if's condition, four writes
-    (elif_chain, (0.9, np.array([0.7, 0.3, 0.1, -0.4, 0.6])), [80]),
-    # k, j, the continue flag ... and the two writes to x[j] with their index
-    (while_with_jumps, (1.1, np.array([0.4, -0.6, -3.0, 0.8])), None),
+    # three conditions (if, elif, the inner if), the old values of the four
+    # writes, the index of x[(i+1) % n] (x[0]'s is a constant)
+    (elif_chain, (0.9, np.array([0.7, 0.3, 0.1, -0.4, 0.6])), [64]),
+    # the counter k, three branch conditions (`continue` wraps the rest of the
+    # body in a branch), each write's index and old value
+    (while_with_jumps, (1.1, np.array([0.4, -0.6, -3.0, 0.8])), [64]),
 ])
 def test_writes_in_branches_save_only_the_overwritten_values(f, args, sizes):
+    """Per iteration: the branch taken and the writes' fields (placeholders for
+    the branch not taken), never the array."""
     g, _ = gradient(f, *args)
-    got = record_sizes(g, *args)
-    assert -1 not in got  # no record holds an array
-    if sizes is not None:
-        assert got == sizes
+    assert record_sizes(g, *args) == sizes
     x = args[1]
     big = np.resize(x, 2000)
     runner = g.specialization(list(args))
@@ -205,9 +222,35 @@ def test_values_the_adjoint_does_not_read_are_not_saved():
     assert record_sizes(g, 0.5, 4) == []  # `s` is carried, but d(s + t)/ds needs no s
 
 
+NESTED_CASES = [
+    (matrix_rows, (0.8, np.arange(1.0, 13.0).reshape(3, 4) / 10)),
+    (fill_lower, (0.7, np.arange(1.0, 21.0).reshape(4, 5) / 10)),
+    (fill_lower, (0.7, np.arange(1.0, 6.0).reshape(1, 5) / 10)),  # the outer loop: no trips
+    (fill_lower, (0.7, np.zeros((3, 0)))),  # the inner loop: no trips
+]
+
+
+@pytest.mark.parametrize("f,args", NESTED_CASES, ids=lambda v: getattr(v, "__name__", ""))
+def test_writes_in_nested_loops(f, args):
+    check_directional(f, list(args))
+    check_directional(f, list(args), interp=True)
+    a, A = args
+    gg = adjit.grad(adjit.grad(f))(a, A.copy())
+    h = 1e-5
+    g = adjit.grad(f)
+    assert gg == pytest.approx((g(a + h, A.copy()) - g(a - h, A.copy())) / (2 * h),
+                               rel=1e-6, abs=1e-6)
+    assert adjit.hessian(f)(a, A.copy()) == pytest.approx(gg, rel=1e-10, abs=1e-10)
+
+
 def test_nested_loops_save_the_inner_writes_by_element():
     """The inner loop's writes are saved by element; the outer loop, whose
     body changes the matrix through the inner loop, still saves it whole."""
     A = np.arange(1.0, 13.0).reshape(3, 4) / 10
     g, _ = gradient(matrix_rows, 0.8, A)
     assert sorted(record_sizes(g, 0.8, A)) == [-1, 8]
+    # writes in the inner loop's branches: two conditions, A[i, j]'s row and
+    # old value, A[i, j - 1]'s indices and old value (j is the loop's index)
+    A = np.arange(1.0, 21.0).reshape(4, 5) / 10
+    g, _ = gradient(fill_lower, 0.7, A)
+    assert sorted(record_sizes(g, 0.7, A)) == [-1, 56]

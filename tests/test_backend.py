@@ -352,3 +352,12 @@ def test_every_op_has_an_llvm_lowering():
 def test_options_are_validated():
     with pytest.raises(ValueError):
         compile_module(module_of(add, 1.0, 1.0), error_model="c")
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"backend": "cuda"}, "backend must be one of"),
+    ({"error_model": "c"}, "error_model must be one of"),
+])
+def test_jit_rejects_bad_options_at_once(options, message):
+    with pytest.raises(ValueError, match=message):
+        adjit.jit(add, **options)

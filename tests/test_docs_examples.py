@@ -36,8 +36,9 @@ way it does in a notebook and reports errors at the document's lines.
 
 Besides running examples, this file checks that docs/ir.md lists exactly the
 ops that exist, that docs/subset.md names every library function the frontend
-accepts, that docs/cli.md names every subcommand and option, and that
-docs/api.md names every public name of the package.
+accepts, that docs/cli.md names every subcommand and option, that
+docs/api.md names every public name of the package, and that docs/README.md
+links every document.
 """
 from __future__ import annotations
 
@@ -408,3 +409,11 @@ def test_api_doc_names_every_public_name():
     missing = sorted(n for n in names
                      if not re.search(rf"`(?:config\.)?{re.escape(n)}[`(]", text))
     assert missing == [], f"docs/api.md does not mention {missing}"
+
+
+def test_docs_index_links_every_document():
+    text = (REPO_ROOT / "docs" / "README.md").read_text()
+    pages = {p.name for p in (REPO_ROOT / "docs").glob("*.md")} - {"README.md"}
+    linked = set(re.findall(r"\]\(([\w.-]+\.md)\)", text))
+    assert pages - linked == set(), f"docs/README.md does not link {sorted(pages - linked)}"
+    assert linked - pages == set(), f"docs/README.md links missing {sorted(linked - pages)}"

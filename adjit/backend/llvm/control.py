@@ -8,7 +8,8 @@
 - `for`: Python's `range(start, stop, step)`; the trip count is computed
   before the loop as CPython's range does (unsigned, so no overflow for any
   int64 bounds), step 0 raises ValueError. The loop counts iterations and
-  steps the index alongside.
+  steps the index alongside; it is emitted in rotated form (a guard, then a
+  body that tests at its end).
 - `call`: an LLVM call of the callee's internal function; a non-zero
   status returns at once (the callee already filled the error record).
 """
@@ -88,32 +89,40 @@ def trip_count(fl, start: ir.Value, stop: ir.Value, step: ir.Value) -> ir.Value:
 
 @lowers(ops.for_)
 def _for(fl, node, args):
+    """Emitted already rotated (a guard, then a body that tests at its end):
+    LLVM's loop passes would rotate it anyway, at a cost that grows with the
+    size of the whole function for every loop."""
     b = fl.b
     start, stop, step, *init = args
-    fl.raise_if(b.icmp_signed("==", step, i64(0)), ValueError, MESSAGES["range_step"])
+    if not (isinstance(step, ir.Constant) and step.constant):
+        fl.raise_if(b.icmp_signed("==", step, i64(0)), ValueError, MESSAGES["range_step"])
     n = trip_count(fl, start, stop, step)
     pre = b.block
-    head = fl.llfn.append_basic_block("for.head")
     body_block = fl.llfn.append_basic_block("for.body")
     done = fl.llfn.append_basic_block("for.done")
-    b.branch(head)
-    b.position_at_end(head)
+    b.cbranch(b.icmp_unsigned("!=", n, i64(0)), body_block, done)
+    b.position_at_end(body_block)
     k = b.phi(INT64, name="trip")
     k.add_incoming(i64(0), pre)
     index = b.phi(INT64, name=node.regions[0].args[0].hint or "i")
     index.add_incoming(start, pre)
     carried = _phis(fl, init, pre, "carried")
-    b.cbranch(b.icmp_unsigned("<", k, n), body_block, done)
-    b.position_at_end(body_block)
     yields = fl.region(node.regions[0], [index] + carried)
     end = b.block
-    k.add_incoming(b.add(k, i64(1)), end)
+    next_k = b.add(k, i64(1))
+    k.add_incoming(next_k, end)
     index.add_incoming(b.add(index, step), end)
     for phi, value in zip(carried, yields):
         phi.add_incoming(value, end)
-    b.branch(head)
+    b.cbranch(b.icmp_unsigned("<", next_k, n), body_block, done)
     b.position_at_end(done)
-    return carried
+    results = []
+    for value, phi, result in zip(init, yields, node.results):
+        out = b.phi(value.type, name=result.hint or "carried")
+        out.add_incoming(value, pre)
+        out.add_incoming(phi, end)
+        results.append(out)
+    return results
 
 
 @lowers(ops.call)

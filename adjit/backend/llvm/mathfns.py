@@ -91,27 +91,36 @@ def _any(fl, bits: list[ir.Value]) -> ir.Value:
     return out
 
 
+def _all(fl, bits: list[ir.Value]) -> ir.Value:
+    out = bits[0]
+    for x in bits[1:]:
+        out = fl.b.and_(out, x)
+    return out
+
+
 @lowers(ops.math_check)
 def _math_check(fl, node, args):
     """CPython's math_1 rule (see adjit/ir/ops/mathfn.py); nothing with
-    error_model="numpy"."""
+    error_model="numpy". One branch per check, and only the instructions
+    the function needs: large programs hold thousands of checks."""
     result, *inputs = args
     if fl.numpy_errors:
         return [result]
     b = fl.b
     func = node.attrs["func"]
-    nan_in = _any(fl, [isnan(fl, x) for x in inputs])
-    nan_out = b.and_(isnan(fl, result), b.not_(nan_in))
-    finite_in = b.not_(_any(fl, [b.not_(_isfinite(fl, x)) for x in inputs]))
-    blew_up = b.and_(isinf(fl, result), finite_in)
-    overflow = ir.Constant(ir.IntType(1), int(mathfn.CAN_OVERFLOW[func]))
-    if func == "fpow":
+    nan_out = b.and_(isnan(fl, result), b.not_(_any(fl, [isnan(fl, x) for x in inputs])))
+    blew_up = b.and_(isinf(fl, result), _all(fl, [_isfinite(fl, x) for x in inputs]))
+    domain = (b.or_(nan_out, blew_up), ValueError, MESSAGES["math_domain"])
+    if not mathfn.CAN_OVERFLOW[func]:
+        fl.raise_if(*domain)
+        return [result]
+    overflow = blew_up  # an infinite result from finite inputs, except:
+    if func == "fpow":  # 0.0 ** negative is a domain error
         overflow = b.and_(overflow, b.fcmp_unordered("!=", inputs[0], f64(0.0)))
-    if func in getattr(mathfn, "POLES", ()):
+    if func in mathfn.POLES:  # so is a pole of gamma or lgamma
         x = inputs[0]
         pole = b.and_(b.fcmp_ordered("<=", x, f64(0.0)),
                       b.fcmp_ordered("==", x, intrinsic(fl, "llvm.floor", x)))
         overflow = b.and_(overflow, b.not_(pole))
-    fl.raise_first([(b.and_(blew_up, overflow), OverflowError, MESSAGES["math_range"]),
-                    (b.or_(nan_out, blew_up), ValueError, MESSAGES["math_domain"])])
+    fl.raise_first([(overflow, OverflowError, MESSAGES["math_range"]), domain])
     return [result]

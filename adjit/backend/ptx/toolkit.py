@@ -15,18 +15,12 @@ import shutil
 import sys
 from pathlib import Path
 
-from adjit.errors import AdjitError
+from adjit.errors import CudaUnavailableError
 
 LIBDEVICE = Path("nvvm") / "libdevice" / "libdevice.10.bc"
 PTXAS = Path("bin") / "ptxas"
 STANDARD_ROOTS = (Path("/usr/local/cuda"), Path("/opt/cuda"))
 VERSIONED_PARENT = Path("/usr/local")  # holds cuda-X.Y directories
-
-
-class CudaUnavailableError(AdjitError):
-    """A part of the CUDA stack (toolkit, driver bindings, a GPU) is missing."""
-
-    kind = "CUDA unavailable"
 
 
 def candidate_roots() -> list[Path]:

@@ -9,6 +9,7 @@ results wrap to 64 bits, as compiled code does.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from adjit.ir.ops.base import (NUMBERS, ORDERED, Op, OpTypeError, declare, piecewise_constant,
@@ -160,21 +161,41 @@ def t_zero_if_none(b, x, like):
     return b.const(0.0) if x is None else x
 
 
+@dataclass(frozen=True)
+class Quotient:
+    """A partial derivative `numerator / denominator` (numerator None: 1).
+
+    It scales a tangent or cotangent t as `t / denominator * numerator`:
+    one division of t instead of computing 1/denominator and multiplying,
+    and partials with the same denominator share the division (after cse)."""
+
+    numerator: Any
+    denominator: Any
+
+
+def scale_by_partial(b, t, d):
+    """t * d for a partial d (a value or a Quotient)."""
+    if not isinstance(d, Quotient):
+        return b.apply(mul, t, d)
+    scaled = b.apply(fdiv, t, d.denominator)
+    return scaled if d.numerator is None else b.apply(mul, scaled, d.numerator)
+
+
 def def_partials(op: Op, partials) -> None:
     """Rules of a scalar function from its partial derivatives:
-    `partials(b, attrs, xs, y) -> [d y / d x_k or None]`."""
+    `partials(b, attrs, xs, y) -> [d y / d x_k, a Quotient, or None]`."""
 
     def jvp(b, attrs, xs, ys, ts):
         ds = partials(b, attrs, xs, ys[0])
         out = None
         for t, d in zip(ts, ds):
             if t is not None and d is not None:
-                out = t_add(b, out, b.apply(mul, t, d))
+                out = t_add(b, out, scale_by_partial(b, t, d))
         return [out]
 
     def vjp(b, attrs, xs, ys, cts):
         ds = partials(b, attrs, xs, ys[0])
-        return [None if d is None or _is_constant(x) else b.apply(mul, cts[0], d)
+        return [None if d is None or _is_constant(x) else scale_by_partial(b, cts[0], d)
                 for x, d in zip(xs, ds)]
 
     op.jvp, op.vjp = jvp, vjp
@@ -222,9 +243,9 @@ def _is_constant(v) -> bool:
 
 
 def_partials(mul, lambda b, attrs, xs, y: [xs[1], xs[0]])
-for _division in (div, fdiv):
+for _division in (div, fdiv):  # d(x/z) = dx/z - (x/z) dz/z: both divide by z once
     def_partials(_division, lambda b, attrs, xs, y: [
-        b.apply(fdiv, b.const(1.0), xs[1]), b.apply(neg, b.apply(fdiv, y, xs[1]))])
+        Quotient(None, xs[1]), Quotient(b.apply(neg, y), xs[1])])
 def_partials(mod, lambda b, attrs, xs, y: [
     b.const(1.0), b.apply(neg, b.apply(floordiv, xs[0], xs[1]))])
 

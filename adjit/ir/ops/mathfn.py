@@ -143,11 +143,8 @@ def _rules():
     def mul(b, x, y):
         return b.apply(a.mul, x, y)
 
-    def div(b, x, y):
-        return b.apply(a.fdiv, x, y)
-
     def inv_sqrt(b, x):  # 1 / sqrt(x)
-        return div(b, c(b, 1.0), b.apply(f["sqrt"], x))
+        return a.Quotient(None, b.apply(f["sqrt"], x))
 
     def sq(b, x):
         return mul(b, x, x)
@@ -158,23 +155,23 @@ def _rules():
         "cos": lambda b, x, y: b.apply(a.neg, b.apply(f["sin"], x)),
         "tan": lambda b, x, y: b.apply(a.add, c(b, 1.0), sq(b, y)),
         "asin": lambda b, x, y: inv_sqrt(b, one_minus_sq(b, x)),
-        "acos": lambda b, x, y: b.apply(a.neg, inv_sqrt(b, one_minus_sq(b, x))),
-        "atan": lambda b, x, y: div(b, c(b, 1.0), b.apply(a.add, c(b, 1.0), sq(b, x))),
+        "acos": lambda b, x, y: a.Quotient(c(b, -1.0), b.apply(f["sqrt"], one_minus_sq(b, x))),
+        "atan": lambda b, x, y: a.Quotient(None, b.apply(a.add, c(b, 1.0), sq(b, x))),
         "sinh": lambda b, x, y: b.apply(f["cosh"], x),
         "cosh": lambda b, x, y: b.apply(f["sinh"], x),
         "tanh": lambda b, x, y: one_minus_sq(b, y),
         "asinh": lambda b, x, y: inv_sqrt(b, b.apply(a.add, sq(b, x), c(b, 1.0))),
         "acosh": lambda b, x, y: inv_sqrt(b, b.apply(a.sub, sq(b, x), c(b, 1.0))),
-        "atanh": lambda b, x, y: div(b, c(b, 1.0), one_minus_sq(b, x)),
+        "atanh": lambda b, x, y: a.Quotient(None, one_minus_sq(b, x)),
         "exp": lambda b, x, y: y,
         "exp2": lambda b, x, y: mul(b, y, c(b, math.log(2.0))),
         "expm1": lambda b, x, y: b.apply(a.add, y, c(b, 1.0)),
-        "log": lambda b, x, y: div(b, c(b, 1.0), x),
-        "log2": lambda b, x, y: div(b, c(b, 1.0 / math.log(2.0)), x),
-        "log10": lambda b, x, y: div(b, c(b, 1.0 / math.log(10.0)), x),
-        "log1p": lambda b, x, y: div(b, c(b, 1.0), b.apply(a.add, c(b, 1.0), x)),
-        "sqrt": lambda b, x, y: div(b, c(b, 0.5), y),
-        "cbrt": lambda b, x, y: div(b, c(b, 1.0 / 3.0), sq(b, y)),
+        "log": lambda b, x, y: a.Quotient(None, x),
+        "log2": lambda b, x, y: a.Quotient(c(b, 1.0 / math.log(2.0)), x),
+        "log10": lambda b, x, y: a.Quotient(c(b, 1.0 / math.log(10.0)), x),
+        "log1p": lambda b, x, y: a.Quotient(None, b.apply(a.add, c(b, 1.0), x)),
+        "sqrt": lambda b, x, y: a.Quotient(c(b, 0.5), y),
+        "cbrt": lambda b, x, y: a.Quotient(c(b, 1.0 / 3.0), sq(b, y)),
         "erf": lambda b, x, y: mul(b, c(b, 2.0 / math.sqrt(math.pi)),
                                    b.apply(f["exp"], b.apply(a.neg, sq(b, x)))),
         "erfc": lambda b, x, y: mul(b, c(b, -2.0 / math.sqrt(math.pi)),
@@ -188,9 +185,10 @@ def _rules():
         return b.apply(a.add, sq(b, x), sq(b, y))
 
     a.def_partials(f["atan2"], lambda b, attrs, xs, y: [  # atan2(y0, x0)
-        div(b, xs[1], hyp_sq(b, xs[0], xs[1])),
-        b.apply(a.neg, div(b, xs[0], hyp_sq(b, xs[0], xs[1])))])
-    a.def_partials(f["hypot"], lambda b, attrs, xs, y: [div(b, xs[0], y), div(b, xs[1], y)])
+        a.Quotient(xs[1], hyp_sq(b, xs[0], xs[1])),
+        a.Quotient(b.apply(a.neg, xs[0]), hyp_sq(b, xs[0], xs[1]))])
+    a.def_partials(f["hypot"], lambda b, attrs, xs, y: [a.Quotient(xs[0], y),
+                                                         a.Quotient(xs[1], y)])
     a.def_partials(f["fpow"], a.pow_partials)
     a.def_partials(f["copysign"], lambda b, attrs, xs, y: [
         mul(b, b.apply(f["copysign"], c(b, 1.0), xs[0]),

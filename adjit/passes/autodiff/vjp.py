@@ -18,10 +18,11 @@ What the forward part keeps:
   recompute the rest), and runs the body's adjoint. Branches inside loops
   are recomputed from the same values, so they take the same way; nothing
   else of another iteration is read. Two kinds of carried values are not
-  pushed whole: an array the body changes only by element writes at its
-  top level (the record holds the overwritten elements; the adjoint undoes
-  the writes), and a tape (a loop of a reverse-mode graph: the record holds
-  what its pops returned, the recomputation replays them).
+  pushed whole: an array the body changes only by element writes, at its
+  top level or in its branches (the record holds the overwritten elements
+  and the branches taken; the adjoint undoes the writes), and a tape (a
+  loop of a reverse-mode graph: the record holds what its pops returned,
+  the recomputation replays them).
 
 Cotangents of arrays accumulate in place (`array_add_at` for `x[i]` reads);
 accumulators of arrays used in a branch or a loop are created outside it and
