@@ -113,3 +113,56 @@ def test_negative_loop_indices_still_count_from_the_end():
     assert f(x, -2) == from_the_end(x, -2) == 9.0
     with pytest.raises(IndexError):
         f(x, -6)
+
+
+# --- compiling: the collector pause and the codegen options -----------------------------
+
+def cubic(x):
+    return x * x * x
+
+
+def test_the_collector_runs_again_after_compiling():
+    assert gc.isenabled()
+    assert adjit.grad(cubic)(2.0) == 12.0
+    assert gc.isenabled()
+
+
+def test_a_collector_the_user_disabled_stays_disabled():
+    gc.disable()
+    try:
+        assert adjit.jit(cubic)(2.0) == 8.0
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_the_collector_runs_again_after_a_failed_compile(tmp_path):
+    path = tmp_path / "bad.py"
+    path.write_text("def f(x):\n    return [x]\n")
+    with pytest.raises(adjit.errors.UnsupportedError):
+        adjit.jit((str(path), "f"))(1.0)
+    assert gc.isenabled()
+
+
+def test_nested_pauses_resume_the_collector_once():
+    from adjit.api import collector_paused
+
+    with collector_paused():
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_stack_slot_sharing_is_off_only_while_generating_code(monkeypatch):
+    import llvmlite.binding as llvm
+
+    from adjit.backend.llvm.engine import get_engine
+
+    seen = []
+    original = llvm.set_option
+    monkeypatch.setattr(llvm, "set_option",
+                        lambda name, option: (seen.append(option), original(name, option)))
+    with get_engine().codegen():
+        assert seen == ["-no-stack-slot-sharing=true"]
+    assert seen == ["-no-stack-slot-sharing=true", "-no-stack-slot-sharing=false"]

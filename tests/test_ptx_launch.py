@@ -3,7 +3,11 @@ errors without cuda-python run everywhere; the launches themselves run
 where cuda-python and an NVIDIA GPU are present and are skipped otherwise."""
 from __future__ import annotations
 
+import ctypes
+import enum
+import re
 import sys
+import weakref
 
 import numpy as np
 import pytest
@@ -126,3 +130,183 @@ def test_reverse_mode_through_a_for_loop_on_the_gpu(tmp_path):
     r = np.linspace(2.5, 3.9, 512)
     x = np.full(512, 0.25)
     assert self_check(module, [r, x], points=512) <= 1e-12
+
+
+# --- everywhere: the host side against a recording driver ------------------------------
+
+class RecordingDriver:
+    """A stand-in for cuda-python's driver module: device memory is host
+    memory, and a launch checks its parameters against the loaded PTX's
+    `.entry` and evaluates the points with the CPU build of the same module.
+    It tests what the launcher does around the kernel (argument packing,
+    copies, the error buffer, freeing), not the GPU."""
+
+    class CUresult(enum.IntEnum):
+        CUDA_SUCCESS = 0
+        CUDA_ERROR_NOT_INITIALIZED = 3
+        CUDA_ERROR_NO_DEVICE = 100
+
+    class CUdevice_attribute(enum.IntEnum):
+        CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16
+        CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75
+        CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76
+
+    def __init__(self, cpu, fail_point: int | None = None, fail_site: int = 0):
+        self.cpu, self.fail_point, self.fail_site = cpu, fail_point, fail_site
+        self.memory: dict[int, np.ndarray] = {}  # device pointer -> its bytes
+        self.calls: list[str] = []
+        self.ptx = ""
+        self.launches: list[tuple] = []
+
+    def _ok(self, name, *values):
+        self.calls.append(name)
+        return (self.CUresult.CUDA_SUCCESS, *values)
+
+    def cuGetErrorString(self, err):
+        return self.CUresult.CUDA_SUCCESS, b"error"
+
+    def cuInit(self, flags):
+        return self._ok("cuInit")
+
+    def cuDeviceGetCount(self):
+        return self._ok("cuDeviceGetCount", 1)
+
+    def cuDeviceGet(self, k):
+        return self._ok("cuDeviceGet", k)
+
+    def cuDeviceGetAttribute(self, attribute, device):
+        values = {16: 4, 75: 8, 76: 0}
+        return self._ok("cuDeviceGetAttribute", values[int(attribute)])
+
+    def cuDevicePrimaryCtxRetain(self, device):
+        return self._ok("cuDevicePrimaryCtxRetain", "context")
+
+    def cuCtxSetCurrent(self, context):
+        assert context == "context"
+        return self._ok("cuCtxSetCurrent")
+
+    def cuModuleLoadData(self, image):
+        assert image.endswith(b"\0"), "the PTX image must be NUL-terminated"
+        self.ptx = image[:-1].decode()
+        return self._ok("cuModuleLoadData", "module")
+
+    def cuModuleGetFunction(self, module, name):
+        assert f".entry {name.decode()}(" in self.ptx
+        return self._ok("cuModuleGetFunction", name.decode())
+
+    def cuModuleGetGlobal(self, module, name):
+        size = re.search(rf"\.global .*\.b8 {name.decode()}\[(\d+)\]", self.ptx).group(1)
+        return self._ok("cuModuleGetGlobal", self._alloc(int(size)), int(size))
+
+    def _alloc(self, nbytes):
+        block = np.zeros(nbytes, np.uint8)
+        self.memory[block.ctypes.data] = block
+        return block.ctypes.data
+
+    def cuMemAlloc(self, nbytes):
+        return self._ok("cuMemAlloc", self._alloc(nbytes))
+
+    def cuMemFree(self, pointer):
+        del self.memory[int(pointer)]
+        return self._ok("cuMemFree")
+
+    def _block(self, pointer, nbytes):
+        block = self.memory[int(pointer)]
+        assert nbytes <= block.nbytes, "a copy past the end of a device buffer"
+        return block
+
+    def cuMemcpyHtoD(self, device, host, nbytes):
+        ctypes.memmove(self._block(device, nbytes).ctypes.data, host, nbytes)
+        return self._ok("cuMemcpyHtoD")
+
+    def cuMemcpyDtoH(self, host, device, nbytes):
+        ctypes.memmove(host, self._block(device, nbytes).ctypes.data, nbytes)
+        return self._ok("cuMemcpyDtoH")
+
+    def cuLaunchKernel(self, function, gx, gy, gz, bx, by, bz, shared, stream, params, extra):
+        entry = re.search(rf"\.entry {function}\((.*?)\)", self.ptx, re.S).group(1)
+        kinds = re.findall(r"\.param (\.\w+)", entry)
+        assert kinds == [".u64"] * len(kinds), kinds  # n, then one pointer per buffer
+        pointers = np.frombuffer((ctypes.c_uint64 * len(kinds)).from_address(params),
+                                 np.uint64)
+        words = [int(np.frombuffer((ctypes.c_uint64 * 1).from_address(int(p)), np.uint64)[0])
+                 for p in pointers]
+        n, buffers = words[0], words[1:]
+        params_in = self.cpu.module.entry_function.params
+        inputs = [self.memory[b].view(launch.DTYPES[p.type])[:n]
+                  for b, p in zip(buffers, params_in)]
+        results = self.cpu.module.entry_function.result_types
+        outputs = [self.memory[b].view(launch.DTYPES[t])[:n]
+                   for b, t in zip(buffers[len(inputs):], results)]
+        error = self.memory[buffers[-1]].view(np.int64)
+        assert len(buffers) == len(inputs) + len(outputs) + 1 and not error.any()
+        for p in range(n):
+            if p == self.fail_point:
+                error[[0, 1, 6]] = 1, self.fail_site, p
+                break
+            got = self.cpu(*(a[p].item() for a in inputs))
+            for out, value in zip(outputs, got if isinstance(got, tuple) else (got,)):
+                out[p] = value
+        self.launches.append(((gx, gy, gz), (bx, by, bz), n))
+        return self._ok("cuLaunchKernel")
+
+    def cuCtxSynchronize(self):
+        return self._ok("cuCtxSynchronize")
+
+
+@pytest.fixture
+def recording_driver(monkeypatch):
+    def install(module, **options):
+        from adjit.backend.llvm import compile_module
+
+        fake = RecordingDriver(compile_module(module), **options)
+        monkeypatch.setattr(launch, "driver", lambda: fake)
+        monkeypatch.setattr(launch, "_device", None)
+        monkeypatch.setattr(launch, "_loaded", weakref.WeakKeyDictionary())
+        return fake
+    return install
+
+
+def test_a_launch_packs_its_arguments_as_the_kernel_declares_them(tmp_path, recording_driver):
+    module = _module(tmp_path, TEXTBOOK, "f", (1.5, 2.0), grad=True)
+    fake = recording_driver(module)
+    n = 1000
+    x1, x2 = np.linspace(0.5, 3.0, n), np.linspace(-2.0, 2.0, n)
+    d1, d2 = np.empty(n), np.empty(n)
+    run_batched(module, [x1, x2], [d1, d2])
+    np.testing.assert_array_equal(d1, 1.0 / x1 + x2)
+    np.testing.assert_allclose(d2, x1 - np.cos(x2), rtol=1e-15, atol=1e-15)
+    (grid, block, points), = fake.launches
+    assert points == n and block == (launch.THREADS_PER_BLOCK, 1, 1)
+    assert grid[0] * block[0] >= n or grid[0] == 4 * 16  # grid-stride past 16 blocks per SM
+    assert not fake.memory, "every device buffer is freed"
+    assert fake.calls.index("cuCtxSynchronize") > fake.calls.index("cuLaunchKernel")
+    run_batched(module, [x1, x2], [d1, d2])  # the loaded kernel is reused
+    assert fake.calls.count("cuModuleLoadData") == 1 and fake.calls.count("cuInit") == 1
+
+
+def test_an_error_in_the_kernel_raises_the_cpu_exception(tmp_path, recording_driver):
+    module = _module(tmp_path, "def g(x, y):\n    return x / y\n", "g", (1.0, 2.0))
+    from adjit.backend.ptx.codegen import compile_ptx
+
+    sites = compile_ptx(module, arch="sm_80").sites.sites
+    site = next(k for k, s in enumerate(sites) if s.exc_type is ZeroDivisionError)
+    fake = recording_driver(module, fail_point=2, fail_site=site)
+    with pytest.raises(ZeroDivisionError) as info:
+        run_batched(module, [np.ones(4), np.array([1.0, 2.0, 0.0, 4.0])], [np.empty(4)])
+    assert "return x / y" in str(info.value)
+    assert any("point 2 of the batch" in note for note in info.value.__notes__)
+    assert not fake.memory
+
+
+def test_programs_that_allocate_get_an_arena(tmp_path, recording_driver):
+    source = ("import numpy as np\n\ndef poly(x, n):\n    c = np.zeros(n)\n"
+              "    for i in range(n):\n        c[i] = x ** i\n    s = 0.0\n"
+              "    for i in range(n):\n        s += c[i]\n    return s\n")
+    module = _module(tmp_path, source, "poly", (0.5, 8))
+    fake = recording_driver(module)
+    x, n, out = np.linspace(-0.9, 0.9, 100), np.full(100, 8, np.int64), np.empty(100)
+    run_batched(module, [x, n], [out])
+    np.testing.assert_allclose(out, (1 - x ** 8) / (1 - x), rtol=1e-13)
+    assert "cuModuleGetGlobal" in fake.calls
+    assert self_check(module, [x, n], points=16) == 0.0

@@ -157,11 +157,11 @@ class ObjectCode:
         return "\n".join(lines)
 
     def assembly(self) -> str:
-        with self._engine.lock:
+        with self._engine.codegen():
             return self._machine.emit_assembly(self._engine.parse(self.llvm_ir))
 
     def object_code(self) -> bytes:
-        with self._engine.lock:
+        with self._engine.codegen():
             return self._machine.emit_object(self._engine.parse(self.llvm_ir))
 
 
