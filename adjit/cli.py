@@ -207,6 +207,8 @@ def cmd_dump(args: argparse.Namespace) -> int:
             parse_pipeline(args.passes)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+    if not args.output and args.format == "png":
+        raise UsageError(f"--format {args.format} is binary: give -o FILE")
     stats: list = []
     from adjit.passes.manager import registry
 
@@ -225,9 +227,7 @@ def cmd_dump(args: argparse.Namespace) -> int:
         for st in stats:
             print(f"{st.name:<12} {st.seconds * 1e3:8.2f} {st.nodes_before:13d} "
                   f"{st.nodes_after:7d}", file=sys.stderr)
-    if not args.output and isinstance(text, bytes):
-        if args.format != "svg":
-            raise UsageError(f"--format {args.format} is binary: give -o FILE")
+    if not args.output and isinstance(text, bytes):  # svg: text after all
         text = text.decode()
     return write_output(args.output, text)
 

@@ -41,9 +41,11 @@ class SourceFile:
 
 
 def render_location(source: SourceFile | None, span: Span | None) -> str:
-    """`file:line:col` or just the file name when no span is known."""
-    name = source.name if source else "<unknown>"
-    return f"{name}:{span.line}:{span.col}" if span else name
+    """`file:line:col`, just the file name when no span is known, or "" for
+    an error about no program (a missing CUDA driver, say)."""
+    if source is None:
+        return f"<unknown>:{span.line}:{span.col}" if span else ""
+    return f"{source.name}:{span.line}:{span.col}" if span else source.name
 
 
 def render_caret(source: SourceFile | None, span: Span | None) -> str:
@@ -85,7 +87,8 @@ class AdjitError(Exception):
         return self.span.col if self.span else None
 
     def render(self) -> str:
-        head = f"{render_location(self.source, self.span)}: {self.kind}: {self.message}"
+        where = render_location(self.source, self.span)
+        head = f"{where + ': ' if where else ''}{self.kind}: {self.message}"
         parts = [head]
         caret = render_caret(self.source, self.span)
         if caret:
@@ -133,6 +136,12 @@ class CudaUnavailableError(AdjitError):
     """A part of the CUDA stack (toolkit, driver bindings, a GPU) is missing."""
 
     kind = "CUDA unavailable"
+
+
+class GraphvizUnavailableError(AdjitError, RuntimeError):
+    """Graphviz's `dot`, which draws graph pictures (svg, png), is not installed."""
+
+    kind = "Graphviz unavailable"
 
 
 class InternalError(AdjitError):

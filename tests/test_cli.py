@@ -482,6 +482,17 @@ def test_dump_binary_format_to_stdout_is_a_usage_error(capsys):
     assert "--format png is binary: give -o FILE" in err
 
 
+def test_pictures_without_graphviz_say_what_to_install(capsys, monkeypatch, tmp_path):
+    import adjit.ir.graph as irgraph
+
+    monkeypatch.setattr(irgraph.shutil, "which", lambda name: None)
+    code, out, err = run_cli(capsys, "dump", TEXTBOOK, "--format", "png", "-o",
+                             str(tmp_path / "f.png"))
+    assert (code, out) == (1, "")
+    assert err.startswith("Graphviz unavailable: Graphviz 'dot' was not found on PATH")
+    assert "apt-get install graphviz" in err and "Traceback" not in err
+
+
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot not installed")
 
 

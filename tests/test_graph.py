@@ -8,6 +8,7 @@ import shutil
 import networkx as nx
 import pytest
 
+from adjit.errors import GraphvizUnavailableError
 from adjit.ir import graph as irgraph
 from adjit.ir.core import Module, Region
 from adjit.ir.graph import render, to_dot, to_json, to_networkx, write_graphml
@@ -188,7 +189,7 @@ def test_dot_is_accepted_by_graphviz(module, tmp_path):
 
 def test_render_without_graphviz(monkeypatch):
     monkeypatch.setattr(irgraph.shutil, "which", lambda name: None)
-    with pytest.raises(RuntimeError, match="Graphviz 'dot' was not found on PATH"):
+    with pytest.raises(GraphvizUnavailableError, match="Graphviz 'dot' was not found on PATH"):
         render("digraph {}")
 
 

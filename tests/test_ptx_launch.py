@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import enum
+import math
 import re
 import sys
 import weakref
@@ -151,8 +152,9 @@ class RecordingDriver:
         CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75
         CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76
 
-    def __init__(self, cpu, fail_point: int | None = None, fail_site: int = 0):
-        self.cpu, self.fail_point, self.fail_site = cpu, fail_point, fail_site
+    def __init__(self, fail_point: int | None = None, fail_site: int = 0):
+        self.cpu = None  # the CPU build of the module last compiled to PTX
+        self.fail_point, self.fail_site = fail_point, fail_site
         self.memory: dict[int, np.ndarray] = {}  # device pointer -> its bytes
         self.calls: list[str] = []
         self.ptx = ""
@@ -256,10 +258,17 @@ class RecordingDriver:
 
 @pytest.fixture
 def recording_driver(monkeypatch):
-    def install(module, **options):
+    def install(**options):
         from adjit.backend.llvm import compile_module
 
-        fake = RecordingDriver(compile_module(module), **options)
+        fake = RecordingDriver(**options)
+        compile_ptx = launch.compile_ptx
+
+        def compiling(module, **kwargs):
+            fake.cpu = compile_module(module)
+            return compile_ptx(module, **kwargs)
+
+        monkeypatch.setattr(launch, "compile_ptx", compiling)
         monkeypatch.setattr(launch, "driver", lambda: fake)
         monkeypatch.setattr(launch, "_device", None)
         monkeypatch.setattr(launch, "_loaded", weakref.WeakKeyDictionary())
@@ -269,7 +278,7 @@ def recording_driver(monkeypatch):
 
 def test_a_launch_packs_its_arguments_as_the_kernel_declares_them(tmp_path, recording_driver):
     module = _module(tmp_path, TEXTBOOK, "f", (1.5, 2.0), grad=True)
-    fake = recording_driver(module)
+    fake = recording_driver()
     n = 1000
     x1, x2 = np.linspace(0.5, 3.0, n), np.linspace(-2.0, 2.0, n)
     d1, d2 = np.empty(n), np.empty(n)
@@ -291,7 +300,7 @@ def test_an_error_in_the_kernel_raises_the_cpu_exception(tmp_path, recording_dri
 
     sites = compile_ptx(module, arch="sm_80").sites.sites
     site = next(k for k, s in enumerate(sites) if s.exc_type is ZeroDivisionError)
-    fake = recording_driver(module, fail_point=2, fail_site=site)
+    fake = recording_driver(fail_point=2, fail_site=site)
     with pytest.raises(ZeroDivisionError) as info:
         run_batched(module, [np.ones(4), np.array([1.0, 2.0, 0.0, 4.0])], [np.empty(4)])
     assert "return x / y" in str(info.value)
@@ -304,9 +313,30 @@ def test_programs_that_allocate_get_an_arena(tmp_path, recording_driver):
               "    for i in range(n):\n        c[i] = x ** i\n    s = 0.0\n"
               "    for i in range(n):\n        s += c[i]\n    return s\n")
     module = _module(tmp_path, source, "poly", (0.5, 8))
-    fake = recording_driver(module)
+    fake = recording_driver()
     x, n, out = np.linspace(-0.9, 0.9, 100), np.full(100, 8, np.int64), np.empty(100)
     run_batched(module, [x, n], [out])
     np.testing.assert_allclose(out, (1 - x ** 8) / (1 - x), rtol=1e-13)
     assert "cuModuleGetGlobal" in fake.calls
     assert self_check(module, [x, n], points=16) == 0.0
+
+
+def test_vectorize_on_cuda_broadcasts_and_fills_out(recording_driver):
+    fake = recording_driver()
+    grad = adjit.grad(textbook_function, argnums=(0, 1))
+    x1 = np.linspace(0.5, 3.0, 12).reshape(3, 4)
+    x2 = np.linspace(-2.0, 2.0, 4)
+    got = adjit.vectorize(grad, "cuda")(x1, x2)
+    want = adjit.vectorize(grad, "cpu")(x1, x2)
+    for a, b in zip(got, want):
+        assert a.shape == (3, 4)
+        np.testing.assert_array_equal(a, b)
+    out = (np.empty((4, 3)).T, np.empty((3, 4)))  # one strided, one contiguous
+    adjit.vectorize(grad, "cuda")(x1, x2, out=out)
+    for a, b in zip(out, want):
+        np.testing.assert_array_equal(a, b)
+    assert fake.calls.count("cuLaunchKernel") == 2
+
+
+def textbook_function(x1, x2):
+    return math.log(x1) + x1 * x2 - math.sin(x2)

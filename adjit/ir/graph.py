@@ -39,6 +39,7 @@ from typing import IO, Mapping
 import networkx as nx
 
 from adjit.ir import ops
+from adjit.errors import GraphvizUnavailableError
 from adjit.ir.core import Function, Module, Node, Region, Value
 from adjit.ir.printer import Namer, Printer
 
@@ -282,7 +283,7 @@ def render(dot_text: str, fmt: str = "svg", path: str | None = None) -> bytes:
     """Run Graphviz `dot -T<fmt>`; return the image, and write it to `path` if given."""
     dot = shutil.which("dot")
     if dot is None:
-        raise RuntimeError(DOT_NOT_FOUND)
+        raise GraphvizUnavailableError(DOT_NOT_FOUND)
     done = subprocess.run([dot, f"-T{fmt}"], input=dot_text.encode(), capture_output=True)
     if done.returncode != 0:
         raise RuntimeError(f"dot -T{fmt} failed: {done.stderr.decode(errors='replace').strip()}")
