@@ -141,6 +141,16 @@ def collector_paused():
                 gc.enable()
 
 
+def contiguous_arrays(module: Module, signature: tuple) -> list[int]:
+    """The entry's parameters that the signature says are C-contiguous arrays
+    (its parts are `Staged.signature`'s, one per parameter)."""
+    params = module.entry_function.params
+    if len(params) != len(signature):
+        return []
+    return [k for k, part in enumerate(signature)
+            if part[0] != "static" and part[1] == "C" and params[k].type.is_array]
+
+
 def _kinds(args: tuple) -> tuple:
     """A cheap key that determines the arguments' IR types and array layouts
     (the Python types, and for arrays their dtype, ndim and layout)."""
@@ -317,7 +327,8 @@ class Staged:
                         with collector_paused():
                             module, _ = self._lower(values)
                             with deep_recursion(self.target):
-                                runner = self._compile(module, disk_key)
+                                runner = self._compile(module, disk_key,
+                                                       contiguous_arrays(module, key))
                         self.modules[key] = module
                     self.cache[key] = runner
         return runner
@@ -352,8 +363,8 @@ class Staged:
                 return list(args) + list(defaults[len(defaults) - missing:] if missing else ())
         return bind_arguments(self.target, args)
 
-    def _compile(self, module: Module, disk_key: dict[str, Any] | None = None
-                 ) -> Callable[..., Any]:
+    def _compile(self, module: Module, disk_key: dict[str, Any] | None = None,
+                 contiguous: Sequence[int] = ()) -> Callable[..., Any]:
         if self.backend == "interp":
             def interpret_call(*vals: Any) -> Any:
                 with deep_recursion(self.target):  # nested regions and calls recurse
@@ -363,7 +374,7 @@ class Staged:
         from adjit.backend.llvm.engine import compile_module
 
         options = {k: v for k, v in self.options.items() if k not in ("passes", "cache")}
-        return compile_module(module, cache_key=disk_key, **options)
+        return compile_module(module, cache_key=disk_key, contiguous=contiguous, **options)
 
     def __call__(self, *args: Any) -> Any:
         return self._dispatch(*args)

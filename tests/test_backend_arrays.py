@@ -317,3 +317,49 @@ def test_arguments_other_than_float64_ndarrays_are_converted():
         assert f(x) == want
     with pytest.raises(TypeError):
         f(np.ones((2, 2)))
+
+
+# --- C-contiguous specializations (Options.contiguous) ----------------------------------
+
+def odd_strides():
+    """C-contiguous by numpy's rules, with strides of size-1 axes that are not."""
+    base = MAT.copy()
+    return {"row, odd stride": np.lib.stride_tricks.as_strided(base, (1, 6), (8 * 1000, 8)),
+            "column, odd stride": np.lib.stride_tricks.as_strided(base, (4, 1), (48, 8 * 77))}
+
+
+@pytest.mark.parametrize("first", ["c", "fortran"])
+def test_jit_specializes_on_layout_and_any_layout_after_gets_right_results(first):
+    import adjit
+
+    reads, writes = adjit.jit(total2), adjit.jit(scale_rows)
+    order = [first] + [k for k in layouts_2d() if k != first]
+    for layout in order + list(odd_strides()):
+        A = {**layouts_2d(), **odd_strides()}[layout]
+        assert reads(A) == total2(A), layout
+        mine, theirs = np.array(A, order="K"), np.array(A, order="K")
+        if layout in odd_strides():
+            mine = A  # the odd strides themselves
+        d = np.arange(1.0, A.shape[0] + 1)
+        scale_rows(theirs, d)
+        writes(mine, d)
+        assert same(mine, theirs), layout
+
+
+def test_code_for_contiguous_arrays_has_constant_strides():
+    module = module_of(total2, MAT)
+    generic = compile_module(module)
+    contiguous = compile_module(module, contiguous=[0])
+    assert contiguous.options.contiguous == (0,)
+    assert contiguous.optimized_ir != generic.optimized_ir
+    for layout, A in {**layouts_2d(), **odd_strides()}.items():
+        assert contiguous(A) == generic(A) == total2(A), layout
+
+
+def test_a_contiguous_parameter_written_through_a_copy_reaches_the_caller():
+    compiled = compile_module(module_of(scale_rows, MAT, VEC), contiguous=[0])
+    B, want = np.asfortranarray(MAT), MAT.copy()
+    d = np.arange(1.0, 5.0)
+    scale_rows(want, d)
+    compiled(B, d)
+    assert same(B, want) and B.flags.f_contiguous

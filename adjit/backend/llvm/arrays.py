@@ -103,6 +103,16 @@ def normalize_indices(fl, array: ir.Value, indices: list[ir.Value], node) -> lis
     return out
 
 
+def with_contiguous_strides(b: ir.IRBuilder, array: ir.Value, ndim: int) -> ir.Value:
+    """`array` with the strides of a C-contiguous array of its shape, computed
+    here rather than read, so that LLVM knows them (`Options.contiguous`)."""
+    stride = i64(8)
+    for axis in reversed(range(ndim)):
+        array = b.insert_value(array, stride, [A_STRIDES, axis])
+        stride = b.mul(stride, b.extract_value(array, [A_SHAPE, axis]), flags=["nsw"])
+    return array
+
+
 def element_pointer(fl, array: ir.Value, indices: list[ir.Value]) -> ir.Value:
     """The address of an element, from normalized indices and byte strides.
 

@@ -24,7 +24,7 @@ import ctypes
 import ctypes.util
 import itertools
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import llvmlite.binding as llvm
 from llvmlite import ir
@@ -310,7 +310,8 @@ def _entry_metadata(lowered: "ModuleLowering", options: Options) -> dict[str, An
             "name": fn.name, "params": [str(p.type) for p in fn.params],
             "results": [str(t) for t in fn.result_types], "writes": list(fn.writes),
             "options": {"fastmath": options.fastmath, "error_model": options.error_model,
-                        "boundscheck": options.boundscheck},
+                        "boundscheck": options.boundscheck,
+                        "contiguous": list(options.contiguous)},
             "errors": disk_cache.sites_to_data(lowered.sites)}
 
 
@@ -328,12 +329,13 @@ def _signature_module(metadata: dict[str, Any]) -> Module:
 
 
 def compile_module(module: Module, *, fastmath: bool = False, error_model: str = "python",
-                   boundscheck: bool = True,
+                   boundscheck: bool = True, contiguous: Sequence[int] = (),
                    cache_key: dict[str, Any] | None = None) -> CompiledFunction:
     """Compile `module` to native code; the result calls its entry function.
     With `cache_key` (a JSON-able dict naming everything the code depends
     on), the code is also written to the disk cache for `load_cached`."""
-    options = Options(fastmath=fastmath, error_model=error_model, boundscheck=boundscheck)
+    options = Options(fastmath=fastmath, error_model=error_model, boundscheck=boundscheck,
+                      contiguous=tuple(contiguous))
     return get_engine().compile(module, options, cache_key)
 
 

@@ -73,7 +73,7 @@ class ModuleLowering:
             self.python_entry_name = f"{self.prefix}_py"
             define_python_entry(self.llmod, self.runtime, entry,
                                 self.llmod.globals[self.entry_name],
-                                self.python_entry_name)
+                                self.python_entry_name, self.options.contiguous)
         return self.llmod
 
 
@@ -104,7 +104,12 @@ class FunctionLowering:
         return self.options.error_model == "numpy"
 
     def run(self) -> None:
-        results = self.region(self.fn.body, list(self.llfn.args[1:]))
+        args = list(self.llfn.args[1:])
+        if self.fn is self.ml.module.entry_function:
+            for k in self.options.contiguous:
+                args[k] = arrays.with_contiguous_strides(self.b, args[k],
+                                                         self.fn.params[k].type.ndim)
+        results = self.region(self.fn.body, args)
         out = ir.Constant(self.llfn.return_value.type, ir.Undefined)
         out = self.b.insert_value(out, ir.Constant(INT32, STATUS_OK), 0)
         for k, v in enumerate(results):

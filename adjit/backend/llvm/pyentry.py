@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+from typing import Sequence
 
 from llvmlite import ir
 
@@ -125,8 +126,9 @@ def frame_type(fn: Function) -> ir.LiteralStructType:
 
 class _PythonEntry:
     def __init__(self, module: ir.Module, runtime: Runtime, fn: Function, entry: ir.Function,
-                 name: str):
+                 name: str, contiguous: Sequence[int]):
         self.module = module
+        self.contiguous = set(contiguous)
         self.runtime = runtime
         self.fn = fn
         self.entry = entry
@@ -176,8 +178,10 @@ class _PythonEntry:
                         clear_error=True)
         return value
 
-    def array(self, obj: ir.Value, t: ArrayType, writable: bool) -> ir.Value:
-        """An input descriptor of a float64 ndarray with aligned data and strides."""
+    def array(self, obj: ir.Value, t: ArrayType, writable: bool,
+              contiguous: bool = False) -> ir.Value:
+        """An input descriptor of a float64 ndarray with aligned data and strides
+        (C-contiguous ones, where the code assumes them: `Options.contiguous`)."""
         b = self.b
         ob_type = b.load(b.gep(obj, [i64(OB_TYPE_OFFSET)], source_etype=INT8), typ=PTR)
         self.give_up_if(b.icmp_unsigned("!=", ob_type, self.item(SELF_NDARRAY)))
@@ -198,15 +202,23 @@ class _PythonEntry:
         desc_t = input_descriptor(t.ndim)
         desc = stack_alloc(b, desc_t, "descriptor")
         store_field(b, desc_t, desc, 0, data)
-        for axis in range(t.ndim):
+        c_stride = i64(8)  # of this axis, were the array C-contiguous
+        for axis in reversed(range(t.ndim)):
+            size = None
             for field, k in ((B_SHAPE, 1), (B_STRIDES, 2)):
                 values = load_field(b, PY_BUFFER, view, field)
                 value = b.load(b.gep(values, [i64(axis)], source_etype=INT64), typ=INT64)
-                if field == B_STRIDES:
+                if field == B_SHAPE:
+                    size = value
+                else:
                     bad = b.or_(bad, self.misaligned(value))
+                    if contiguous:  # a stride matters only where the axis has 2+ elements
+                        bad = b.or_(bad, b.and_(b.icmp_signed(">", size, i64(1)),
+                                                b.icmp_unsigned("!=", value, c_stride)))
                 slot = b.gep(desc, [ir.Constant(INT32, 0), ir.Constant(INT32, k),
                                     ir.Constant(INT32, axis)], source_etype=desc_t)
                 b.store(value, slot)
+            c_stride = b.mul(c_stride, size)
         store_field(b, desc_t, desc, 3, i64(0))
         self.give_up_if(bad)  # the generic path copies or converts it
         return desc
@@ -259,7 +271,8 @@ class _PythonEntry:
         for k, param in enumerate(fn.params):
             obj = b.load(b.gep(self.args, [i64(k)], source_etype=PTR), typ=PTR)
             if param.type.is_array:
-                arrays[k] = self.array(obj, param.type, k in writes)
+                arrays[k] = self.array(obj, param.type, k in writes,
+                                       contiguous=k in self.contiguous)
                 values.append(arrays[k])
             else:
                 values.append(self.scalar(obj, param.type))
@@ -404,6 +417,8 @@ class _PythonEntry:
 
 
 def define_python_entry(module: ir.Module, runtime: Runtime, fn: Function, entry: ir.Function,
-                        name: str) -> None:
-    """Define `name`, the METH_FASTCALL wrapper of the C entry `entry` of `fn`."""
-    _PythonEntry(module, runtime, fn, entry, name).define()
+                        name: str, contiguous: Sequence[int] = ()) -> None:
+    """Define `name`, the METH_FASTCALL wrapper of the C entry `entry` of `fn`;
+    arrays at the positions `contiguous` must be C-contiguous (else the
+    fallback)."""
+    _PythonEntry(module, runtime, fn, entry, name, contiguous).define()

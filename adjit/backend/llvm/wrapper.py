@@ -253,6 +253,8 @@ class CompiledFunction:
         if self._array_params:
             for k in self._array_params:
                 arrays[k] = _element_aligned(np.asarray(args[k], dtype=np.float64))
+                if k in self.options.contiguous and not arrays[k].flags.c_contiguous:
+                    arrays[k] = np.ascontiguousarray(arrays[k])  # the code assumes it
             for k in self._array_params:
                 desc = self._descriptor(k, arrays)
                 keep.append(desc)
@@ -332,7 +334,8 @@ class CompiledFunction:
         for k, x in arrays.items():
             if (x.__array_interface__["data"][0] == interface["data"][0]
                     and x.shape == interface["shape"]
-                    and (x.strides == interface["strides"] or x.size == 0)):
+                    and (x.size == 0 or all(a == b or n == 1 for a, b, n in zip(
+                        x.strides, interface["strides"], x.shape)))):  # size-1 axes: any
                 return args[k] if args[k] is x else x
         raise AssertionError("a returned array aliases no argument")  # pragma: no cover
 
