@@ -464,24 +464,13 @@ def write_output(path: str | None, data: str | bytes) -> int:
 @contextlib.contextmanager
 def printing_passes(before: list[str], after: list[str]):
     """Make every pipeline run print the IR around the named passes (stderr)."""
-    if not before and not after:
-        yield
-        return
-    from adjit.passes import manager
+    from adjit.passes.manager import PRINT_AROUND
 
-    original = manager.run_pipeline
-
-    def run_pipeline(module, pipeline, **kwargs):
-        kwargs.setdefault("print_before", tuple(before))
-        kwargs.setdefault("print_after", tuple(after))
-        kwargs.setdefault("stream", sys.stderr)
-        return original(module, pipeline, **kwargs)
-
-    manager.run_pipeline = run_pipeline
+    token = PRINT_AROUND.set((frozenset(before), frozenset(after)))
     try:
         yield
     finally:
-        manager.run_pipeline = original
+        PRINT_AROUND.reset(token)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

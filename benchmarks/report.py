@@ -158,7 +158,9 @@ m = 0), n = {gmm.N_POINTS} points, written with loops in adjit's subset
 only, a one-pass log-sum-exp); gradient with respect to the weights, means
 and inverse covariance factors. The array peers run ADBench-style vectorized
 code; Numba runs adjit's loops and a hand-written loop gradient; CPython
-runs adjit's loops where they finish in well under a second.
+runs adjit's loops where they finish in well under a second. adjit runs
+with its defaults: indices bounds-checked and math functions raising as in
+CPython, which Numba's defaults do not do.
 
 Gradient time / objective time, each tool over its own objective
 (ADBench 2015 for these sizes: {published}):

@@ -23,6 +23,7 @@ values.
 """
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import os
 import re
@@ -152,6 +153,13 @@ class PassStat:
     nodes_after: int
 
 
+# Passes around which every pipeline run prints the IR, besides those it is
+# asked to (`adjit dump --print-before/--print-after` set it: the pipelines
+# run deep inside the transformations).
+PRINT_AROUND: contextvars.ContextVar[tuple[frozenset[str], frozenset[str]]] = \
+    contextvars.ContextVar("print_around", default=(frozenset(), frozenset()))
+
+
 def count_nodes(module: Module) -> int:
     return sum(1 for fn in module.functions.values() for _ in fn.walk())
 
@@ -169,8 +177,9 @@ def run_pipeline(module: Module, pipeline: str | Sequence[Pass], *, verify: bool
     times.
     """
     passes = parse_pipeline(pipeline) if isinstance(pipeline, str) else list(pipeline)
-    runner = _Runner(verify or os.environ.get("ADJIT_VERIFY") == "1", set(print_before),
-                     set(print_after), dump_dir or os.environ.get("ADJIT_DUMP_IR") or None,
+    always_before, always_after = PRINT_AROUND.get()
+    runner = _Runner(verify or os.environ.get("ADJIT_VERIFY") == "1",
+                     set(print_before) | always_before, set(print_after) | always_after, dump_dir or os.environ.get("ADJIT_DUMP_IR") or None,
                      stats, stream or sys.stderr)
     if runner.verify:
         runner.check(module, "the pipeline's input")

@@ -187,6 +187,22 @@ def copies(args: tuple) -> list:
     return [a.copy() if isinstance(a, np.ndarray) else a for a in args]
 
 
+def relaid(args: tuple) -> list:
+    """Copies with the arrays in another layout: 1-D ones as every other
+    element of a buffer, 2-D ones in Fortran order (compiled code is
+    specialized on layout, and the fast entry falls back for others)."""
+    out = []
+    for a in args:
+        if isinstance(a, np.ndarray) and a.ndim == 1:
+            b = np.full(2 * a.size, np.nan)[::2]
+            b[...] = a
+            a = b
+        elif isinstance(a, np.ndarray):
+            a = np.asfortranarray(a)
+        out.append(a)
+    return out
+
+
 def flat_floats(value: Any) -> list[float]:
     parts = value if isinstance(value, tuple) else (value,)
     out: list[float] = []
@@ -332,11 +348,13 @@ class Run:
             expected, expected_args = self.cpython(self.program.args)
         except Exception as exc:  # noqa: BLE001 - the oracle failed: not our program
             return self.check_raises(exc)
-        for name, runner, native in (("interp", self.interp, False),
-                                     ("native", self.native, True)):
+        layouts = any(isinstance(a, np.ndarray) for a in self.program.args)
+        for name, runner, native, arrange in (
+                ("interp", self.interp, False, copies), ("native", self.native, True, copies),
+                ("native-layout", self.native if layouts else None, True, relaid)):
             if runner is None:
                 continue
-            args = copies(self.program.args)
+            args = arrange(self.program.args)
             got = self.attempt(f"{name}-value", lambda: runner(*args), native)
             if got is None:
                 continue
