@@ -245,3 +245,18 @@ def test_jacobian_chooses_its_mode_per_argument_shape():
     want = np.zeros((3, 4))  # size 4 -> 3: reverse mode
     want[:, 0], want[:, 3] = [1.0, 2.0, 3.0], 1.0
     np.testing.assert_array_equal(jac(np.arange(4.0)), want)
+
+
+def squares_of_rows(A):
+    out = np.zeros(A.shape[0])
+    for i in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            out[i] += A[i, j] ** 2
+    return out
+
+
+def test_jacobian_by_a_2d_array_is_refused_at_the_function():
+    with pytest.raises(adjit.errors.UnsupportedError) as info:
+        adjit.jacrev(squares_of_rows)(np.ones((2, 3)))
+    assert info.value.line == squares_of_rows.__code__.co_firstlineno
+    assert "flatten to 1-D" in str(info.value) and "def squares_of_rows(A):" in str(info.value)

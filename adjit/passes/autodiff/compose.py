@@ -90,19 +90,20 @@ def _basis(b: Builder, like: Value, index: Value | None) -> Value:
     return b.apply(ops.array_set, zeros_like(b, like), index, b.const(1.0))
 
 
-def _jacobian_type(out: Type, inp: Type) -> Type:
+def _jacobian_type(fn: Function, out: Type, inp: Type) -> Type:
     ndim = (out.ndim if isinstance(out, ArrayType) else 0) + \
            (inp.ndim if isinstance(inp, ArrayType) else 0)
     if ndim > 2:
         raise UnsupportedError(f"a Jacobian of a {out} result by a {inp} argument would have "
-                               f"{ndim} dimensions; adjit's arrays have at most 2")
+                               f"{ndim} dimensions; adjit's arrays have at most 2",
+                               fn.source, fn.span)
     return F64 if ndim == 0 else ArrayType(ndim)
 
 
-def _check_1d(t: Type, what: str) -> None:
+def _check_1d(fn: Function, t: Type, what: str) -> None:
     if isinstance(t, ArrayType) and t.ndim != 1:
         raise UnsupportedError(f"Jacobians with respect to or of 2-D arrays ({what}) are not "
-                               "supported; flatten to 1-D")
+                               "supported; flatten to 1-D", fn.source, fn.span)
 
 
 def jacobian_graph(fn: Function, argnums: list[int], mode: str) -> Function:
@@ -111,16 +112,16 @@ def jacobian_graph(fn: Function, argnums: list[int], mode: str) -> Function:
     returned = fn.body.yields[:len(fn.returned_types)]
     outputs = [k for k, v in enumerate(returned) if is_differentiable(v.type)]
     for k in outputs:
-        _check_1d(returned[k].type, "result")
+        _check_1d(fn, returned[k].type, "result")
     for k in argnums:
-        _check_1d(fn.params[k].type, "argument")
+        _check_1d(fn, fn.params[k].type, "argument")
     body, b = new_function(fn)
     args = list(body.args)
     primal = inline_body(b, fn, args)  # result shapes, and the values
     jac: dict[tuple[int, int], Value] = {}
     for o in outputs:
         for k in argnums:
-            t = _jacobian_type(returned[o].type, fn.params[k].type)
+            t = _jacobian_type(fn, returned[o].type, fn.params[k].type)
             jac[o, k] = b.const(0.0) if t == F64 else b.apply(
                 ops.array_new, *_dims(b, primal[o], args[k]), fill="zeros")
     if mode == "forward":
