@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 
 from adjit.api import lower_call, resolve_target
@@ -57,3 +58,35 @@ def test_native_raises_like_the_interpreter(case):
     with pytest.raises(case.exception) as want:
         interpret(module, copy.deepcopy(values))
     assert str(got.value) == str(want.value)
+
+
+def other_layout(value):
+    """`value` with the same elements in another memory layout: 2-D arrays in
+    Fortran order, 1-D ones as every other element of a larger buffer."""
+    if isinstance(value, np.ndarray) and value.ndim == 2:
+        return np.asfortranarray(value)
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        spread = np.full(2 * value.size, np.nan)[::2]
+        spread[...] = value
+        return spread
+    return copy.deepcopy(value)
+
+
+ARRAY_INPUTS = [(c, i, a) for c, i, a in INPUTS if any(isinstance(v, np.ndarray) for v in a)]
+
+
+@pytest.mark.parametrize("case, index, args", ARRAY_INPUTS,
+                         ids=[f"{c.id}[{i}]" for c, i, _ in ARRAY_INPUTS])
+def test_jit_gives_the_same_results_for_arrays_in_any_layout(case, index, args):
+    """adjit.jit specializes on layout: C-contiguous arrays get constant
+    strides, others the general code, and the fast entry falls back when a
+    later call's layout differs from the first's."""
+    import adjit
+
+    f = adjit.jit((str(case.path), case.func))
+    contiguous, relaid = copy.deepcopy(list(args)), [other_layout(v) for v in args]
+    want = f(*contiguous)
+    got = f(*relaid)
+    assert same(got, want), (got, want)
+    assert all(same(np.ascontiguousarray(a) if isinstance(a, np.ndarray) else a, b)
+               for a, b in zip(relaid, contiguous)), "writes to arguments differ"
