@@ -14,7 +14,8 @@ running it under CPython):
 - a module `import math` / `import numpy as np` with 1-3 functions `f0`,
   `f1`, ...; a later one may call an earlier one (no recursion); the last is
   the entry. Parameters: 1-3 floats `a b c`, optionally an int `n` (0-6) and
-  a 1-D float array `x` (length 1-5).
+  a 1-D float array `x` (length 1-5); locals may include a 1-D `y` and a 2-D
+  `z` made by `np.zeros`.
 - only the documented subset (docs/subset.md): every variable is assigned
   before its use on every path (names are block-scoped: one assigned inside
   an `if` or a loop is never read after it), float variables stay floats,

@@ -64,6 +64,7 @@ class FunctionWriter:
         self.lines: list[str] = []
         self.blocks: list[Block] = [Block()]
         self.arrays: dict[str, float] = {}
+        self.matrices: set[str] = set()  # the 2-D ones among `arrays`
         self.loops: list[int] = []  # trip bounds of the enclosing loops
         self.fresh = 0
         self.budget = self.MAX_STATEMENTS
@@ -123,19 +124,28 @@ class FunctionWriter:
         self.libm()
         return f"math.tanh({text})", 1.0
 
+    def vectors(self) -> list[str]:
+        """The 1-D arrays (helpers take those)."""
+        return [a for a in self.arrays if a not in self.matrices]
+
     def index(self, arr: str) -> str:
+        if arr in self.matrices:
+            return f"{self.axis_index(f'{arr}.shape[0]')}, {self.axis_index(f'{arr}.shape[1]')}"
+        return self.axis_index(f"len({arr})")
+
+    def axis_index(self, length: str) -> str:
         ints = self.ints()
-        options: list[tuple[str, int]] = [("0", 2), ("-1", 1), (f"len({arr}) - 1", 1)]
+        options: list[tuple[str, int]] = [("0", 2), ("-1", 1), (f"{length} - 1", 1)]
         if ints:
             iv = self.ch.pick(ints)
-            options += [(f"{iv} % len({arr})", 6), (f"({iv} + 1) % len({arr})", 2),
-                        (f"{iv} % len({arr}) - len({arr})", 1)]
+            options += [(f"{iv} % {length}", 6), (f"({iv} + 1) % {length}", 2),
+                        (f"{iv} % {length} - {length}", 1)]
         return self.ch.weighted(options)
 
     def leaf(self) -> tuple[str, float]:
         floats, ints, arrays = self.floats(), self.ints(), list(self.arrays)
         calls = [h for h in self.helpers
-                 if h.returns == 1 and ("x" not in h.params or self.arrays)]
+                 if h.returns == 1 and ("x" not in h.params or self.vectors())]
         kind = self.ch.weighted([("var", 8 if floats else 0), ("const", 2),
                                  ("read", 3 if arrays else 0), ("int", 1 if ints else 0),
                                  ("call", 2 if calls and self.gen.depth_calls < 2 else 0)])
@@ -251,7 +261,7 @@ class FunctionWriter:
             if p == "n":
                 args.append(self.int_arg())
             elif p == "x":
-                arr = self.ch.pick(list(self.arrays))
+                arr = self.ch.pick(self.vectors())
                 args.append(arr)
                 self.arrays[arr] = max(self.arrays[arr], sig.array_bound)
             elif leaf_args:
@@ -276,7 +286,7 @@ class FunctionWriter:
         in_loop = bool(self.loops)
         roomy = self.budget > 0
         floats = self.floats()
-        usable = [h for h in self.helpers if "x" not in h.params or self.arrays]
+        usable = [h for h in self.helpers if "x" not in h.params or self.vectors()]
         kind = self.ch.weighted([
             ("assign", 4), ("update", 4 if floats else 0), ("aug", 3 if floats else 0),
             ("if", 2 if roomy and len(self.blocks) < 4 else 0),
@@ -372,7 +382,7 @@ class FunctionWriter:
         self.arrays[arr] = max(self.arrays[arr], fmt_bound(b))
 
     def stmt_call(self, indent: int) -> None:
-        sig = self.ch.pick([h for h in self.helpers if "x" not in h.params or self.arrays])
+        sig = self.ch.pick([h for h in self.helpers if "x" not in h.params or self.vectors()])
         text, b = self.call_text(sig)
         if sig.returns == 2:
             first, second = self.new_name("t"), self.new_name("t")
@@ -501,6 +511,12 @@ class FunctionWriter:
             size = self.ch.pick(["len(x)", "3"] + (["n + 1"] if "n" in self.ints() else []))
             self.emit(1, f"y = np.zeros({size})")
             self.arrays["y"] = 0.0
+        if self.ch.flag(0.3):
+            rows = self.ch.pick(["2", "3"] + (["len(x)"] if "x" in self.arrays else []))
+            cols = self.ch.pick(["2", "3"] + (["n + 1"] if "n" in self.ints() else []))
+            self.emit(1, f"z = np.zeros(({rows}, {cols}))")
+            self.arrays["z"] = 0.0
+            self.matrices.add("z")
         self.stmt_assign(1)
         self.block(1, self.ch.integer(0, 4))
         self.emit(1, f"return {self.result_text()}")
