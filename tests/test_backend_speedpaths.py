@@ -99,6 +99,20 @@ def test_gradients_return_arrays_directly():
     np.testing.assert_allclose(gx, g, rtol=1e-13)
 
 
+@pytest.mark.parametrize("transform", [adjit.jacfwd, adjit.jacrev])
+def test_jacobians_of_one_argument_are_called_directly(transform):
+    rng = np.random.default_rng(1)
+    x, A = rng.uniform(-1, 1, 4), rng.uniform(-1, 1, (4, 4))
+    jac = transform(quadratic_form)
+    first = jac(x, A)  # compiles; later calls enter native code directly
+    assert type(jac).__call__ is not adjit.api.Staged.__call__
+    np.testing.assert_allclose(jac(x, A), first, rtol=0)
+    np.testing.assert_allclose(first, (A + A.T) @ x, rtol=1e-13)
+    one = transform(quadratic_form, argnums=(0,))(x, A)  # a tuple: through Python
+    assert isinstance(one, tuple) and len(one) == 1
+    np.testing.assert_allclose(one[0], first, rtol=1e-13)
+
+
 @pytest.mark.parametrize("n", [0, 1, 5])
 def test_loops_counting_down_index_from_the_start(n):
     x = np.arange(1.0, n + 1.0)

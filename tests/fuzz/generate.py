@@ -13,9 +13,10 @@ running it under CPython):
 
 - a module `import math` / `import numpy as np` with 1-3 functions `f0`,
   `f1`, ...; a later one may call an earlier one (no recursion); the last is
-  the entry. Parameters: 1-3 floats `a b c`, optionally an int `n` (0-6) and
-  a 1-D float array `x` (length 1-5); locals may include a 1-D `y` and a 2-D
-  `z` made by `np.zeros`.
+  the entry. Parameters: 1-3 floats `a b c`, optionally an int `n` (0-6), a
+  1-D float array `x` (length 1-5) and, for the entry, a 2-D float array `m`
+  (1-3 x 1-3); locals may include a 1-D `y` and a 2-D `z` made by
+  `np.zeros`.
 - only the documented subset (docs/subset.md): every variable is assigned
   before its use on every path (names are block-scoped: one assigned inside
   an `if` or a loop is never read after it), float variables stay floats,
@@ -122,10 +123,10 @@ class ProgramGenerator:
         self.exact = True
         self.depth_calls = 0
 
-    def params(self) -> list[str]:
+    def params(self, entry: bool) -> list[str]:
         params = ["a", "b", "c"][:self.ch.integer(1, 3)]
-        for name, p in (("n", 0.5), ("x", 0.5)):
-            if self.ch.flag(p):
+        for name, p in (("n", 0.5), ("x", 0.5), ("m", 0.3 if entry else 0.0)):
+            if p and self.ch.flag(p):
                 params.insert(self.ch.integer(0, len(params)), name)
         return params
 
@@ -139,6 +140,10 @@ class ProgramGenerator:
                 out.append(self.ch.integer(0, 6))
             elif p == "x":
                 out.append(np.array([self.input_float() for _ in range(self.ch.integer(1, 5))]))
+            elif p == "m":
+                rows, cols = self.ch.integer(1, 3), self.ch.integer(1, 3)
+                out.append(np.array([[self.input_float() for _ in range(cols)]
+                                     for _ in range(rows)]))
             else:
                 out.append(self.input_float())
         return tuple(out)
@@ -149,7 +154,7 @@ class ProgramGenerator:
         chunks = ["import math", "", "import numpy as np", ""]
         for k in range(count):
             entry = k == count - 1
-            sig = Signature(f"f{k}", self.params(), 2 if self.ch.flag(0.2) else 1)
+            sig = Signature(f"f{k}", self.params(entry), 2 if self.ch.flag(0.2) else 1)
             helpers = [s for s in sigs if self.ch.flag(0.7)] if sigs else []
             writer = FunctionWriter(self, sig, helpers,
                                     INPUT_BOUND if entry else HELPER_BOUND,

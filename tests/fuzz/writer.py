@@ -73,6 +73,9 @@ class FunctionWriter:
                 self.blocks[0].ints.append("n")
             elif p == "x":
                 self.arrays["x"] = array_bound
+            elif p == "m":  # the entry's 2-D argument (helpers take none)
+                self.arrays["m"] = array_bound
+                self.matrices.add("m")
             else:
                 self.blocks[0].floats[p] = Var(p, param_bound, 0)
 
