@@ -258,6 +258,15 @@ class RecordingDriver:
 
 @pytest.fixture
 def recording_driver(monkeypatch):
+    """Install a `RecordingDriver`; skip where the CUDA toolkit's libdevice,
+    which PTX code generation links in, is not installed."""
+    from adjit.backend.ptx.toolkit import find_libdevice
+
+    try:
+        find_libdevice()
+    except CudaUnavailableError as exc:
+        pytest.skip(f"no libdevice here: {exc.message}")
+
     def install(**options):
         from adjit.backend.llvm import compile_module
 
