@@ -12,6 +12,7 @@ from adjit.api import lower_call, resolve_target
 from adjit.backend.llvm import compile_module
 from adjit.ir.interp import interpret
 from test_backend import same
+from tests.fuzz.harness import relaid
 
 corpus_cases = pytest.importorskip("corpus_cases")
 
@@ -60,18 +61,6 @@ def test_native_raises_like_the_interpreter(case):
     assert str(got.value) == str(want.value)
 
 
-def other_layout(value):
-    """`value` with the same elements in another memory layout: 2-D arrays in
-    Fortran order, 1-D ones as every other element of a larger buffer."""
-    if isinstance(value, np.ndarray) and value.ndim == 2:
-        return np.asfortranarray(value)
-    if isinstance(value, np.ndarray) and value.ndim == 1:
-        spread = np.full(2 * value.size, np.nan)[::2]
-        spread[...] = value
-        return spread
-    return copy.deepcopy(value)
-
-
 ARRAY_INPUTS = [(c, i, a) for c, i, a in INPUTS if any(isinstance(v, np.ndarray) for v in a)]
 
 
@@ -84,9 +73,9 @@ def test_jit_gives_the_same_results_for_arrays_in_any_layout(case, index, args):
     import adjit
 
     f = adjit.jit((str(case.path), case.func))
-    contiguous, relaid = copy.deepcopy(list(args)), [other_layout(v) for v in args]
+    contiguous, other = copy.deepcopy(list(args)), relaid(tuple(args))
     want = f(*contiguous)
-    got = f(*relaid)
+    got = f(*other)
     assert same(got, want), (got, want)
     assert all(same(np.ascontiguousarray(a) if isinstance(a, np.ndarray) else a, b)
-               for a, b in zip(relaid, contiguous)), "writes to arguments differ"
+               for a, b in zip(other, contiguous)), "writes to arguments differ"

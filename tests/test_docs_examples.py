@@ -417,3 +417,17 @@ def test_docs_index_links_every_document():
     linked = set(re.findall(r"\]\(([\w.-]+\.md)\)", text))
     assert pages - linked == set(), f"docs/README.md does not link {sorted(pages - linked)}"
     assert linked - pages == set(), f"docs/README.md links missing {sorted(linked - pages)}"
+
+
+def test_an_interpreter_without_the_dependencies_is_told_the_readme_command(monkeypatch):
+    import importlib.util
+
+    import conftest
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "lark" else real(name, *a))
+    with pytest.raises(pytest.UsageError) as info:
+        conftest.pytest_configure(None)
+    assert "lacks adjit's test dependencies (lark)" in str(info.value)
+    assert ".venv/bin/pip install '.[test]'" in str(info.value)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import adjit
-from adjit.errors import AdjitNameError, AdjitTypeError, UnsupportedError
+from adjit.errors import (AdjitError, AdjitNameError, AdjitTypeError, CudaUnavailableError,
+                          SourceFile, Span, UnsupportedError)
 from adjit.frontend.source import scope_for_text
 from adjit.frontend.resolve import UserFunction
 
@@ -123,3 +124,13 @@ def test_errors_through_the_public_api():
     with pytest.raises(adjit.AdjitError) as info:
         adjit.interpret(f)(1.0)
     assert info.value.filename.endswith("test_lower_errors.py")
+
+
+def test_errors_render_with_as_much_location_as_they_have():
+    source = SourceFile("prog.py", "x = 1\ny = x +\n")
+    assert CudaUnavailableError("no GPU", notes=("use target='cpu'",)).render() == \
+        "CUDA unavailable: no GPU\nnote: use target='cpu'"
+    assert AdjitError("bad", source).render() == "prog.py: error: bad"
+    assert AdjitError("bad", source, Span(2, 5, 2, 6)).render() == \
+        "prog.py:2:5: error: bad\n    y = x +\n        ^"
+    assert AdjitError("bad", None, Span(2, 5)).render() == "<unknown>:2:5: error: bad"

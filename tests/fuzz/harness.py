@@ -51,6 +51,8 @@ import numpy as np
 
 import adjit
 from adjit.errors import AdjitError, InternalError, UnsupportedError
+from adjit.frontend.library import NUMPY_UNARY
+from adjit.ir.ops.mathfn import UNARY
 from tests.fuzz.generate import Program
 
 VALUE_ULPS = 16  # libm-dependent results: this many ulps of max(1, |a|, |b|)
@@ -198,7 +200,7 @@ def relaid(args: tuple) -> list:
             b[...] = a
             a = b
         elif isinstance(a, np.ndarray):
-            a = np.asfortranarray(a)
+            a = np.array(a, order="F")
         out.append(a)
     return out
 
@@ -279,16 +281,14 @@ def import_function(path: str, name: str) -> Callable[..., Any]:
 
 class LibmNumpy:
     """numpy as adjit computes it: its scalar math functions through the C
-    library (math.*), everything else numpy's own. numpy has its own
-    implementations of some functions (tanh, exp, log1p, arctan, ...; at
-    about a third of inputs tanh differs in the last bit), and adjit calls
-    libm for np.* as for math.*, within the documented 2 ulp of numpy."""
+    library, everything else numpy's own. numpy has its own implementations
+    of some functions (tanh, exp, log1p, arctan, ...; at about a third of
+    inputs tanh differs in the last bit), and adjit calls libm for np.* as for
+    math.*, within the documented 2 ulp of numpy. The table is adjit's own:
+    the numpy name's op (`frontend.library.NUMPY_UNARY`) and that op's
+    math-module function (`ir.ops.mathfn.UNARY`)."""
 
-    LIBM = {"sin": math.sin, "cos": math.cos, "tan": math.tan, "arcsin": math.asin,
-            "arccos": math.acos, "arctan": math.atan, "sinh": math.sinh,
-            "cosh": math.cosh, "tanh": math.tanh, "exp": math.exp, "expm1": math.expm1,
-            "log": math.log, "log1p": math.log1p, "log2": math.log2, "log10": math.log10,
-            "sqrt": math.sqrt}
+    LIBM = {name: UNARY[op][0] for name, op in NUMPY_UNARY.items() if op in UNARY}
 
     def __getattr__(self, name: str) -> Any:
         scalar = self.LIBM.get(name)
